@@ -1,0 +1,65 @@
+"""The one place where exceptions become one-line messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from fer_cli import output
+from fer_cli.errors import FerError
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def debug() -> bool:
+    """Whether ``FER_DEBUG`` asks for tracebacks."""
+    return os.environ.get("FER_DEBUG", "") not in ("", "0")
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command so errors print ``Error: ...`` on stderr and exit non-zero.
+
+    `FerError` exits with its own code (1 data, 2 usage); anything unexpected
+    exits 1. With ``FER_DEBUG=1`` the traceback is raised instead.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except FerError as exc:
+            if debug():
+                raise
+            output.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            output.error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader of a pipeline (e.g. `head`) went away: not an error worth a message.
+            _silence_stdout()
+            raise typer.Exit(EXIT_OK) from None
+        except Exception as exc:
+            if debug():
+                raise
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            output.error(f"{type(exc).__name__}: {text} (set FER_DEBUG=1 for the traceback)")
+            raise typer.Exit(EXIT_DATA) from None
+
+    return wrapper
+
+
+def _silence_stdout() -> None:
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,86 @@
+"""``fer evaluate``: accuracy, macro-F1, per-class scores and the confusion matrix of a model."""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fer_cli import output
+from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt
+from fer_cli.errors import UsageError
+
+
+class ReportFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+@handle_errors
+def evaluate(
+    data: DataArg = None,
+    model: ModelOpt = None,
+    split: Annotated[str, typer.Option("--split", "-s", help="Split to evaluate on (a plain folder of class folders has just one).")] = "test",
+    fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table or json. Defaults to a table on a terminal, JSON when piped.", case_sensitive=False, show_default=False)] = None,
+    confusion_png: Annotated[Optional[Path], typer.Option("--confusion-png", help="Also draw the confusion matrix to this PNG.", show_default=False)] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure a model on labelled data: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+
+    [bold]Examples[/bold]
+
+      fer evaluate images/
+
+      fer evaluate images/ --model runs/train --format json | jq .accuracy
+
+      fer evaluate fer2013.csv --split test --confusion-png confusion.png
+    """
+    from fer_cli.data import load_dataset
+    from fer_cli.evaluation import evaluate_split, save_confusion_png
+    from fer_cli.runtimes import open_runtime, resolve_model
+
+    if data is None:
+        raise UsageError("missing DATA: a data folder, a fer2013.csv or a .npz cache")
+    ref = resolve_model(model)
+    with output.counting_progress("decoding", quiet) as on_start:
+        dataset = load_dataset(data, on_start=on_start)
+    chosen = dataset.split(split)
+    runtime = open_runtime(ref)
+    report = evaluate_split(runtime, ref.class_names, dataset.class_names, chosen.images, chosen.labels)
+    report.model, report.data = str(ref.path), str(data)
+    report.split = split if split in dataset.splits else next(iter(dataset.splits))
+    result = report.to_dict()
+    if confusion_png:
+        save_confusion_png(result, confusion_png)
+        if not quiet:
+            output.info(f"confusion matrix drawn to {confusion_png}")
+    if (fmt or (ReportFormat.table if output.sys.stdout.isatty() else ReportFormat.json)) is ReportFormat.json:
+        output.write_stdout(json.dumps(result) + "\n")
+    else:
+        _print_report(result)
+
+
+def _print_report(result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{result['model']} on {result['data']} [{result['split']}], n={result['n']}")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, scores in result["per_class"].items():
+        table.add_row(name, f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}", str(scores["support"]))
+    table.add_section()
+    table.add_row("accuracy", "", "", f"{result['accuracy']:.4f}", str(result["n"]))
+    table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
+    output.print_table(table)
+
+    confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
+    confusion.add_column("")
+    for name in result["classes"]:
+        confusion.add_column(name[:8], justify="right")
+    for name, row in zip(result["classes"], result["confusion"]):
+        confusion.add_row(name, *(str(v) for v in row))
+    output.print_table(confusion)

@@ -1,0 +1,43 @@
+"""Option and argument aliases shared by the commands, so each help text is written once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fer_cli.output import OutputFormat
+
+DataArg = Annotated[
+    Optional[Path],
+    typer.Argument(
+        help="Data: a folder with train/ and test/ (and optional val/) class folders, a folder of class folders, "
+        "a fer2013.csv, or a .npz cache from `fer prepare`.",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help="A run folder, a .keras/.onnx/.tflite file, or omitted for the model shipped with fer.",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    Optional[OutputFormat],
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format. Defaults to a table on a terminal and JSON lines when piped.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Refuse (and write nothing) if any image cannot be read, instead of skipping it.")
+]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed repeats a run. [default: 0]", show_default=False)]

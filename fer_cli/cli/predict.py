@@ -1,0 +1,6 @@
+from fer_cli.cli.errors import handle_errors
+
+
+@handle_errors
+def predict() -> None:
+    """TODO"""

@@ -1,0 +1,72 @@
+"""``fer prepare``: decode a data folder or fer2013.csv into a .npz cache."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fer_cli import output
+from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.options import QuietOpt, StrictOpt
+
+
+@handle_errors
+def prepare(
+    data: Annotated[Path, typer.Argument(help="A folder with train/ and test/ (optional val/) class folders, a folder of class folders, or fer2013.csv.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file to write. [default: ~/.cache/fer/NAME-HASH.npz]", show_default=False)] = None,
+    strict: StrictOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is up to date.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Decode images into a compressed .npz cache (48x48 grayscale) with a JSON manifest.
+
+    Prints a table of images per class and split on stderr, and the cache path on stdout.
+    Running it again on unchanged data reuses the cache at once.
+
+    [bold]Examples[/bold]
+
+      fer prepare images/
+
+      fer prepare fer2013.csv -o fer2013.npz
+
+      fer prepare images/ --strict
+    """
+    from fer_cli.data import build_cache
+
+    start = time.perf_counter()
+    with output.counting_progress("decoding", quiet) as on_start:
+        dataset, reused = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
+    seconds = time.perf_counter() - start
+    manifest = dataset.manifest
+    total = sum(len(s) for s in dataset.splits.values())
+    if not quiet:
+        _print_counts(manifest)
+        for note in manifest.get("notes", []):
+            output.warn(note)
+        skipped = manifest.get("skipped", [])
+        for item in skipped[:20]:
+            output.warn(f"skipped {item['path']}: {item['reason']}")
+        if len(skipped) > 20:
+            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {dataset.path.with_suffix('.json')})")
+        verb = "reused cache" if reused else "wrote cache"
+        rate = "" if reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
+        output.info(f"{verb} {dataset.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
+    output.write_stdout(f"{dataset.path}\n")
+
+
+def _print_counts(manifest: dict) -> None:
+    from rich.table import Table
+
+    counts: dict[str, dict[str, int]] = manifest["counts"]
+    splits = sorted(counts, key=lambda s: ("train", "val", "test", "all").index(s) if s in ("train", "val", "test", "all") else 9)
+    table = Table(title="images per class")
+    table.add_column("class")
+    for split in splits:
+        table.add_column(split, justify="right")
+    for name in manifest["class_names"]:
+        table.add_row(name, *(f"{counts[s].get(name, 0):,}" for s in splits))
+    table.add_row("[bold]total[/bold]", *(f"[bold]{sum(counts[s].values()):,}[/bold]" for s in splits))
+    output.stderr.print(table)

@@ -1,0 +1,91 @@
+"""``fer train``: train a model; the run folder's path is the last line on stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fer_cli import output
+from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.options import DataArg, QuietOpt, SeedOpt
+from fer_cli.errors import UsageError
+
+
+@handle_errors
+def train(
+    data: DataArg = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config; flags given here override it.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Architecture from the registry (see `fer train --list-models`). [default: seed]", show_default=False)] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs to train. [default: 100]", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Images per batch. [default: 128]", show_default=False)] = None,
+    val_split: Annotated[Optional[float], typer.Option("--val-split", help="Share of train held out for validation when the data has no val split. [default: 0.2]", show_default=False)] = None,
+    seed: SeedOpt = None,
+    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders. [default: runs]", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken. [default: train]", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
+    list_models: Annotated[bool, typer.Option("--list-models", help="List the architectures with parameters and FLOPs, then exit.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train an emotion classifier. Each run gets its own folder with config.yaml, history.csv,
+    best.keras, last.keras and classes.json; its path is the last line on stdout.
+
+    Ctrl-C stops after the current epoch is saved; --resume continues it.
+
+    [bold]Examples[/bold]
+
+      fer train images/ --epochs 100
+
+      fer train --config configs/default.yaml
+
+      run=$(fer train images/ --epochs 5 | tail -1); fer evaluate images/ --model $run
+
+      fer train --resume runs/train
+    """
+    if list_models:
+        _list_models()
+        return
+    from fer_cli.config import load_config
+    from fer_cli.data import load_dataset
+    from fer_cli.training.trainer import fit
+
+    overrides = {
+        "data": str(data.resolve()) if data else None,
+        "model": model,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "val_split": val_split,
+        "seed": seed,
+        "runs_dir": str(runs_dir) if runs_dir else None,
+        "name": name,
+    }
+    if resume is not None:
+        given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
+        if given:
+            raise UsageError(f"--resume continues a run as it was configured; drop {', '.join('--' + g.replace('_', '-') for g in given)}")
+        resolved = None
+    else:
+        resolved = load_config(config, overrides)
+        if resolved.data and not Path(resolved.data).is_absolute() and config is not None:
+            # A data path in a config file is relative to the directory the command runs in.
+            resolved.data = str(Path(resolved.data).resolve())
+
+    def load(path: Path):
+        with output.counting_progress("decoding", quiet) as on_start:
+            return load_dataset(path, on_start=on_start)
+
+    result = fit(resolved, load, resume=resume, quiet=quiet)
+    if not quiet:
+        best = f", best val accuracy {result.best:.4f}" if result.best is not None else ""
+        how = "stopped early" if result.interrupted else "finished"
+        output.info(f"{how} after {result.epochs_done} epochs ({result.seconds:.0f}s){best}")
+    output.write_stdout(f"{result.run_dir}\n")
+
+
+def _list_models() -> None:
+    from fer_cli.models import describe_models
+    from fer_cli.output import RecordWriter, resolve_format
+
+    with RecordWriter(resolve_format(None), columns=("name", "params", "flops", "description"), title="architectures") as writer:
+        writer.write_all(describe_models())

@@ -1,0 +1,84 @@
+"""Decoding many image files at once, on every core."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from fer_cli.labels import IMAGE_SIZE
+
+# Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 2000
+CHUNK = 256
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, user-readable reason why an image could not be decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image too large ({exc}); Pillow's decompression-bomb guard refused it"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image (unknown or corrupt format)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _decode_chunk(paths: Sequence[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Decode `paths`; return the images (blank where it failed) and the failures."""
+    from fer_cli.imaging import load_face
+
+    images = np.zeros((len(paths), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    failures: list[tuple[int, str]] = []
+    for i, path in enumerate(paths):
+        try:
+            images[i] = load_face(path)
+        except Exception as exc:  # any decoder failure is a bad file, reported by name
+            failures.append((i, describe_error(exc)))
+    return images, failures
+
+
+def decode_images(
+    paths: Sequence[Path], on_progress: Callable[[int], None] | None = None, workers: int | None = None
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Decode image files to 48x48 uint8 grayscale, in parallel when worth it.
+
+    Args:
+        paths: image files.
+        on_progress: called with the number of files finished since the last call.
+        workers: processes to use. Defaults to the number of cores.
+
+    Returns:
+        The images (N, 48, 48), with zeros where decoding failed, and the
+        failures as {index: reason}.
+    """
+    names = [str(p) for p in paths]
+    chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+    workers = workers or os.cpu_count() or 1
+    images = np.zeros((len(names), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    failures: dict[int, str] = {}
+
+    def collect(start: int, result: tuple[np.ndarray, list[tuple[int, str]]]) -> None:
+        chunk_images, chunk_failures = result
+        images[start : start + len(chunk_images)] = chunk_images
+        failures.update({start + i: reason for i, reason in chunk_failures})
+        if on_progress:
+            on_progress(len(chunk_images))
+
+    if workers <= 1 or len(names) < PARALLEL_MIN_FILES:
+        for index, chunk in enumerate(chunks):
+            collect(index * CHUNK, _decode_chunk(chunk))
+    else:
+        # forkserver: safe even when TensorFlow's threads already run in this process.
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for index, result in enumerate(pool.map(_decode_chunk, chunks)):
+                collect(index * CHUNK, result)
+    return images, failures

@@ -1,0 +1,57 @@
+"""Running a Keras model (.keras), loaded in safe mode."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from fer_cli.errors import ModelError
+
+
+def load_keras_model(path: Path, compile: bool = False):
+    """Load a .keras file with Keras safe mode on (no code from Lambda layers runs).
+
+    Args:
+        path: the model file.
+        compile: restore the optimizer and loss too (to resume training). Defaults to `False`.
+
+    Raises:
+        ModelError: when the file is missing, truncated, foreign or unsafe.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"no such model file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path} is not a Keras model file (.keras), or it is truncated")
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as exc:  # Keras raises many kinds for a bad file; all mean "can't use it"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load {path}: {first}") from exc
+
+
+class KerasRuntime:
+    """Predicts with a Keras model in-process.
+
+    Args:
+        path: a .keras file.
+    """
+
+    name = "keras"
+
+    def __init__(self, path: Path):
+        self.model = load_keras_model(path)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.output_shape[-1])
+
+    def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""
+        if len(images) == 0:
+            return np.zeros((0, self.num_classes), dtype=np.float32)
+        return np.asarray(self.model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)

@@ -1,0 +1,99 @@
+"""Turning a ``--model`` value into a model file, its format and its class names."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer_cli.errors import ModelError
+from fer_cli.labels import EMOTIONS
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_MODEL = ASSETS / "default.keras"
+SUFFIX_FORMATS = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model file and what it predicts.
+
+    Attributes:
+        path: the model file.
+        format: ``keras``, ``onnx`` or ``tflite``.
+        class_names: output index → class name.
+    """
+
+    path: Path
+    format: str
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return read_class_names(self.path)
+
+
+def classes_file_for(model: Path) -> Path:
+    """The class-names file written beside a model file: ``NAME.classes.json``."""
+    return model.with_name(model.name + ".classes.json")
+
+
+def read_class_names(model: Path) -> tuple[str, ...]:
+    """Class names of a model: ``MODEL.classes.json``, else ``classes.json`` in its folder, else the 7 emotions."""
+    for candidate in (classes_file_for(model), model.parent / "classes.json"):
+        if candidate.is_file():
+            try:
+                names = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot read class names from {candidate}: {exc}") from exc
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+                raise ModelError(f"{candidate} must hold a JSON list of class names")
+            return tuple(names)
+    return EMOTIONS
+
+
+def resolve_model(model: str | Path | None) -> ModelRef:
+    """Find the model file that `model` names.
+
+    Args:
+        model: a run folder (its ``best.keras``, else ``last.keras``), a
+            .keras/.onnx/.tflite file, or `None` for the model shipped with fer.
+
+    Raises:
+        ModelError: when nothing usable is there.
+    """
+    if model is None or str(model) == "":
+        if not DEFAULT_MODEL.is_file():
+            raise ModelError(f"the shipped model is missing ({DEFAULT_MODEL}); reinstall fer or pass --model")
+        return ModelRef(DEFAULT_MODEL, "keras")
+    path = Path(model)
+    if path.is_dir():
+        for name in ("best.keras", "last.keras"):
+            if (path / name).is_file():
+                return ModelRef(path / name, "keras")
+        raise ModelError(f"{path} is a folder but not a run folder with best.keras or last.keras")
+    if not path.exists():
+        raise ModelError(f"no such model: {path}")
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ModelError(f"{path}: unknown model format (expected a run folder, {', '.join(SUFFIX_FORMATS)})")
+    return ModelRef(path, fmt)
+
+
+def open_runtime(ref: ModelRef):
+    """Load `ref` into the runtime for its format."""
+    if ref.format == "onnx":
+        from fer_cli.runtimes.onnx_runtime import OnnxRuntime
+
+        runtime = OnnxRuntime(ref.path)
+    elif ref.format == "tflite":
+        from fer_cli.runtimes.tflite_runtime import TfliteRuntime
+
+        runtime = TfliteRuntime(ref.path)
+    else:
+        from fer_cli.runtimes.keras_runtime import KerasRuntime
+
+        runtime = KerasRuntime(ref.path)
+    names = ref.class_names
+    if runtime.num_classes != len(names):
+        raise ModelError(f"{ref.path} predicts {runtime.num_classes} classes but its class names list {len(names)}")
+    return runtime

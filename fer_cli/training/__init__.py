@@ -1,0 +1,1 @@
+"""Training: run folders, the tf.data input pipeline, callbacks and the fit loop."""

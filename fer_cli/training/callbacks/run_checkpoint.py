@@ -1,0 +1,78 @@
+"""Saves a run's state after every epoch: last and best model, history, epoch count."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import keras
+
+from fer_cli.atomic import atomic_path, write_text
+from fer_cli.training.run_dir import BEST_MODEL, HISTORY_FILE, LAST_MODEL, STATE_FILE
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    """Rows of a ``history.csv`` (one per finished epoch), or [] when there is none."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Writes the run folder at the end of each epoch, every file atomically.
+
+    In order: ``last.keras`` (with optimizer state, for `--resume`), ``best.keras``
+    when the monitored metric improved, then ``history.csv`` and ``state.json``.
+    A crash between two writes leaves the previous epoch's state intact, and
+    the history never holds an epoch whose weights were not saved.
+
+    Args:
+        run_dir: the run folder.
+        monitor: metric that picks the best model. Defaults to `"val_accuracy"`.
+        history: rows of epochs already done (when resuming). Defaults to `None`.
+        best: best monitored value so far (when resuming). Defaults to `None`.
+    """
+
+    def __init__(self, run_dir: Path, monitor: str = "val_accuracy", history: list | None = None, best: float | None = None):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.monitor = monitor
+        self.history = list(history or [])
+        self.best = best
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = dict(logs or {})
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        with atomic_path(self.run_dir / LAST_MODEL) as tmp:
+            self.model.save(tmp)
+        value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
+        improved = value is not None and not math.isnan(value) and (self.best is None or value > self.best)
+        if improved:
+            self.best = float(value)
+            with atomic_path(self.run_dir / BEST_MODEL) as tmp:
+                self.model.save(tmp, include_optimizer=False) if _accepts_include_optimizer() else self.model.save(tmp)
+        self.history.append(row)
+        self._write_history()
+        state = {"epochs_done": epoch + 1, "best": self.best, "monitor": self.monitor}
+        write_text(self.run_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
+
+    def _write_history(self) -> None:
+        fields: list[str] = []
+        for row in self.history:
+            fields.extend(k for k in row if k not in fields)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history)
+        write_text(self.run_dir / HISTORY_FILE, buffer.getvalue())
+
+
+def _accepts_include_optimizer() -> bool:
+    import inspect
+
+    return "include_optimizer" in inspect.signature(keras.Model.save).parameters

@@ -1,0 +1,46 @@
+"""Run folders: ``RUNS_DIR/NAME``, auto-numbered so no run overwrites another."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fer_cli.errors import UsageError
+
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.csv"
+CLASSES_FILE = "classes.json"
+BEST_MODEL = "best.keras"
+LAST_MODEL = "last.keras"
+STATE_FILE = "state.json"
+
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def new_run_dir(runs_dir: Path, name: str | None) -> Path:
+    """Create and return a fresh run folder: ``NAME``, else ``NAME2``, ``NAME3``...
+
+    Args:
+        runs_dir: the parent folder (created if missing).
+        name: the run name. Defaults to ``train``.
+
+    Raises:
+        UsageError: for a name that is not a plain folder name.
+    """
+    name = name or "train"
+    if not _NAME.match(name) or name in {".", ".."}:
+        raise UsageError(f"run name {name!r} must be a plain folder name (letters, digits, . _ -)")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 100_000):
+        candidate = runs_dir / (name if number == 1 else f"{name}{number}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise UsageError(f"too many runs named {name!r} in {runs_dir}")
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` is a run folder (it holds the resolved config)."""
+    return path.is_dir() and (path / CONFIG_FILE).is_file()
