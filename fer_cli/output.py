@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OutputFormat(str, enum.Enum):

@@ -79,7 +79,9 @@ def build_model(name: str, num_classes: int, image_size: int = IMAGE_SIZE):
         A `keras.Model` taking raw 0..255 grayscale (N, size, size, 1) and
         returning class probabilities (N, num_classes).
     """
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     spec = get_model_spec(name)
     inputs = keras.Input((image_size, image_size, 1), name="image")
@@ -93,7 +95,9 @@ def build_model(name: str, num_classes: int, image_size: int = IMAGE_SIZE):
 
 def count_flops(model) -> int:
     """Multiply-accumulates ×2 per image for the conv and dense layers of `model`."""
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     flops = 0
     for layer in model.layers:

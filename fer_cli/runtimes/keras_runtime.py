@@ -20,7 +20,9 @@ def load_keras_model(path: Path, compile: bool = False):
     Raises:
         ModelError: when the file is missing, truncated, foreign or unsafe.
     """
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     path = Path(path)
     if not path.is_file():

@@ -19,11 +19,17 @@ class TfliteRuntime:
     name = "tflite"
 
     def __init__(self, path: Path):
-        import tensorflow as tf
+        import warnings
 
+        from fer_cli.tf_env import quiet_stderr, tensorflow
+
+        tf = tensorflow()
         try:
-            self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=None)
-            self.interpreter.allocate_tensors()
+            # Quiet: a deprecation warning (LiteRT is the successor) and an XNNPACK notice on fd 2.
+            with warnings.catch_warnings(), quiet_stderr():
+                warnings.simplefilter("ignore")
+                self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=None)
+                self.interpreter.allocate_tensors()
         except Exception as exc:  # the interpreter raises ValueError/RuntimeError for bad files
             raise ModelError(f"cannot load {path}: {str(exc).strip().splitlines()[0]}") from exc
         self.input = self.interpreter.get_input_details()[0]

@@ -68,7 +68,9 @@ def make_dataset(
         seed: random seed for shuffling and augmentation.
         augment: random changes for training. Defaults to `None`.
     """
-    import tensorflow as tf
+    from fer_cli.tf_env import tensorflow
+
+    tf = tensorflow()
 
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
     if shuffle:

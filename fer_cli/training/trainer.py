@@ -66,7 +66,9 @@ def split_for_training(dataset: Dataset, config: TrainConfig) -> tuple[tuple, tu
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int):
     """The learning rate or schedule the config asks for."""
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     if config.schedule == "constant":
         return config.learning_rate
@@ -80,7 +82,9 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     lr = learning_rate(config, steps_per_epoch)
     if config.optimizer == "adamw":
@@ -128,7 +132,9 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
         raise UsageError("no training data: pass DATA or set `data:` in the config")
     dataset = dataset_loader(Path(config.data))
 
-    import keras
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
 
     from fer_cli.training.callbacks import GracefulStop, RichProgress, RunCheckpoint
     from fer_cli.training.pipeline import make_dataset

@@ -1,0 +1,257 @@
+"""Exporting a Keras model to other runtimes, then checking the export agrees with it.
+
+One table, `FORMATS`, drives everything: the choices of ``--format``, file
+suffixes, supported quantization, and the docs. Every format but ``keras`` goes
+through a TensorFlow SavedModel: tf2onnx's ``from_keras`` and
+``TFLiteConverter.from_keras_model`` fail on Keras 3.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_cli.atomic import atomic_path, write_text
+from fer_cli.errors import ExportError, UsageError
+from fer_cli.labels import IMAGE_SIZE
+from fer_cli.runtimes.resolve import classes_file_for
+
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far an export may drift from the Keras model on the parity batch."""
+
+    max_abs_diff: float
+    min_top1_agreement: float
+
+
+EXACT = Tolerance(1e-4, 1.0)
+TOLERANCES: dict[str, Tolerance] = {"none": EXACT, "float16": Tolerance(0.02, 0.97), "int8": Tolerance(0.15, 0.85)}
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One row of the format table.
+
+    Attributes:
+        name: the ``--format`` value.
+        suffix: the output's suffix (a folder for ``savedmodel``).
+        quantize: the ``--quantize`` values it supports.
+        runtime: the runtime that loads it (for the parity check).
+        description: for the docs.
+    """
+
+    name: str
+    suffix: str
+    quantize: tuple[str, ...]
+    runtime: str
+    description: str
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("keras", ".keras", ("none",), "keras", "Keras 3 native file; loads in safe mode"),
+        ExportFormat("savedmodel", "_savedmodel", ("none",), "savedmodel", "TensorFlow SavedModel folder (TF Serving, TF.js converter)"),
+        ExportFormat("onnx", ".onnx", ("none", "int8"), "onnx", f"ONNX opset {ONNX_OPSET} via tf2onnx; runs on ONNX Runtime"),
+        ExportFormat("tflite", ".tflite", ("none", "float16", "int8"), "tflite", "TensorFlow Lite / LiteRT flatbuffer for mobile and edge"),
+    )
+}
+
+
+@dataclass
+class ExportResult:
+    """Where the export went and how closely it matches the Keras model."""
+
+    path: Path
+    format: str
+    quantize: str
+    max_abs_diff: float
+    top1_agreement: float
+    n: int
+    bytes: int
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def _tf():
+    from fer_cli.tf_env import tensorflow
+
+    return tensorflow()
+
+
+def _saved_model(model, folder: Path) -> None:
+    model.export(str(folder), format="tf_saved_model", verbose=False)
+
+
+def _write_keras(model, out: Path, quantize: str, sample: np.ndarray, scratch: Path) -> None:
+    model.save(out)
+
+
+def _write_savedmodel(model, out: Path, quantize: str, sample: np.ndarray, scratch: Path) -> None:
+    _saved_model(model, out)
+
+
+def _write_onnx(model, out: Path, quantize: str, sample: np.ndarray, scratch: Path) -> None:
+    import tf2onnx
+
+    tf = _tf()
+    saved = scratch / "savedmodel"
+    _saved_model(model, saved)
+    loaded = tf.saved_model.load(str(saved))  # keep a reference: its variables die with it
+    spec = (tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32, name="image"),)
+    plain = scratch / "model.onnx"
+    tf2onnx.convert.from_function(loaded.serve, input_signature=spec, opset=ONNX_OPSET, output_path=str(plain))
+    if quantize == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(plain), str(out), weight_type=QuantType.QInt8)
+    else:
+        shutil.copyfile(plain, out)
+
+
+def _write_tflite(model, out: Path, quantize: str, sample: np.ndarray, scratch: Path) -> None:
+    tf = _tf()
+    saved = scratch / "savedmodel"
+    _saved_model(model, saved)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        # Integer weights and activations, calibrated on the sample; float input and output.
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([image[None]] for image in sample[:200])
+    out.write_bytes(converter.convert())
+
+
+WRITERS: dict[str, Callable] = {
+    "keras": _write_keras,
+    "savedmodel": _write_savedmodel,
+    "onnx": _write_onnx,
+    "tflite": _write_tflite,
+}
+
+
+def _predict_exported(fmt: ExportFormat, path: Path, images: np.ndarray) -> np.ndarray:
+    if fmt.runtime == "savedmodel":
+        tf = _tf()
+        loaded = tf.saved_model.load(str(path))
+        return np.concatenate([loaded.serve(tf.constant(images[i : i + 256])).numpy() for i in range(0, len(images), 256)])
+    if fmt.runtime == "onnx":
+        from fer_cli.runtimes.onnx_runtime import OnnxRuntime
+
+        return OnnxRuntime(path).predict(images)
+    if fmt.runtime == "tflite":
+        from fer_cli.runtimes.tflite_runtime import TfliteRuntime
+
+        return TfliteRuntime(path).predict(images)
+    from fer_cli.runtimes.keras_runtime import KerasRuntime
+
+    return KerasRuntime(path).predict(images)
+
+
+def synthetic_batch(n: int = 64, seed: int = 0) -> np.ndarray:
+    """Deterministic face-sized test images (smooth blobs and gradients, 0..255) for the parity check."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
+    images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
+    for i in range(n):
+        image = rng.uniform(40, 200) + rng.uniform(-80, 80) * xx + rng.uniform(-80, 80) * yy
+        for _ in range(6):
+            cx, cy, r, v = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.3), rng.uniform(-90, 90)
+            image = image + v * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+        image = image + rng.normal(0, 8, image.shape)
+        images[i, ..., 0] = np.clip(image, 0, 255)
+    return images
+
+
+def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool) -> Path:
+    """Beside the source model (``best.onnx`` in a run folder); in the current folder for the shipped model."""
+    stem = "fer-default" if shipped else source.stem
+    if quantize != "none":
+        stem += f"-{quantize}"
+    folder = Path.cwd() if shipped else source.parent
+    return folder / f"{stem}{fmt.suffix}"
+
+
+def export_model(
+    source: Path, class_names: tuple[str, ...], format: str, quantize: str = "none", out: Path | None = None,
+    sample: np.ndarray | None = None, shipped: bool = False,
+) -> ExportResult:
+    """Export a .keras model to `format`, then check the export against it.
+
+    Args:
+        source: the .keras model.
+        class_names: written beside the export (``OUT.classes.json``).
+        format: a key of `FORMATS`.
+        quantize: ``none``, ``float16`` or ``int8`` (what the format supports). Defaults to `"none"`.
+        out: output path. Defaults to `default_output`.
+        sample: float32 images (N, 48, 48, 1) for calibration and the parity check.
+            Defaults to `synthetic_batch()`.
+        shipped: `source` is the model shipped with fer. Defaults to `False`.
+
+    Returns:
+        The export and its parity figures.
+
+    Raises:
+        UsageError: for a format/quantization the table does not allow.
+        ExportError: when conversion fails or the export disagrees with the model.
+    """
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    if format not in FORMATS:
+        raise UsageError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    fmt = FORMATS[format]
+    if quantize not in fmt.quantize:
+        raise UsageError(f"--format {format} supports --quantize {', '.join(fmt.quantize)}, not {quantize}")
+    out = Path(out) if out else default_output(source, fmt, quantize, shipped)
+    if out.resolve() == Path(source).resolve():
+        raise UsageError(f"the output {out} is the source model itself; pick another path with -o")
+    sample = synthetic_batch() if sample is None else sample.astype(np.float32)
+    model = load_keras_model(source)
+    expected = np.asarray(model.predict(sample, batch_size=256, verbose=0))
+
+    with tempfile.TemporaryDirectory(prefix="fer-export-") as scratch, atomic_path(out) as tmp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                WRITERS[format](model, tmp, quantize, sample, Path(scratch))
+                got = _predict_exported(fmt, tmp, sample)
+        except (UsageError, ExportError):
+            raise
+        except Exception as exc:  # converters raise anything; the user needs one line
+            raise ExportError(f"{format} export failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
+        diff = float(np.abs(got - expected).max()) if len(sample) else 0.0
+        agreement = float(np.mean(got.argmax(1) == expected.argmax(1))) if len(sample) else 1.0
+        tolerance = TOLERANCES[quantize]
+        if diff > tolerance.max_abs_diff or agreement < tolerance.min_top1_agreement:
+            raise ExportError(
+                f"{format} export disagrees with the Keras model: max |Δp| {diff:.2g} (allowed {tolerance.max_abs_diff:g}), "
+                f"top-1 agreement {agreement:.1%} (needed {tolerance.min_top1_agreement:.0%}); nothing written"
+            )
+        if format == "onnx":
+            _stamp_onnx(tmp, class_names)
+    write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
+    return ExportResult(out, format, quantize, diff, agreement, len(sample), size)
+
+
+def _stamp_onnx(path: Path, class_names: tuple[str, ...]) -> None:
+    """Record the class names inside the ONNX file's metadata too."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "class_names", json.dumps(list(class_names))
+    onnx.save(proto, str(path))

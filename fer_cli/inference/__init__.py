@@ -1,0 +1,1 @@
+"""Prediction on image files: finding inputs, turning each into face crops, batching through a runtime."""
