@@ -79,6 +79,9 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        from fer_cli.models.registry import get_model_spec
+
+        get_model_spec(self.model)  # an unknown architecture fails before any data is read
         return self
 
 

@@ -181,7 +181,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, mode="max"))
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=done, callbacks=callbacks, verbose=0)
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=done, callbacks=callbacks, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
     checkpoint = callbacks[0]
     return TrainResult(run_dir, len(checkpoint.history), stopper.stopped, checkpoint.best, seconds)

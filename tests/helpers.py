@@ -1,0 +1,45 @@
+"""Helpers for tests: generated pictures and data sets, paths to the shared data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_cli.labels import EMOTIONS
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FER_IMAGES = SHARED / "data" / "fer2013" / "images"
+PHOTOS = SHARED / "data" / "photos"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def face_like(label: int, rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A 48x48 uint8 picture whose pattern depends on `label`, so a model can learn it."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    angle = label * np.pi / len(EMOTIONS)
+    image = 128 + 90 * np.sin(8 * (np.cos(angle) * xx + np.sin(angle) * yy))
+    image = image + rng.normal(0, 12, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def write_class_folders(root: Path, per_class: int, seed: int, classes=EMOTIONS, suffix=".png") -> None:
+    rng = np.random.default_rng(seed)
+    for label, name in enumerate(classes):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(face_like(EMOTIONS.index(name) if name in EMOTIONS else label, rng)).save(folder / f"{name}_{i}{suffix}")
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def needs_shared(path: Path):
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is not here (only CI and developers have ../shared)")
+
+

@@ -1,0 +1,51 @@
+"""Config resolution: defaults, YAML, CLI overrides, unknown keys."""
+
+import pytest
+
+from fer_cli.config import dump_config, load_config
+from fer_cli.errors import ConfigError
+
+
+def test_defaults_reproduce_the_seed():
+    config = load_config()
+    assert (config.model, config.epochs, config.batch_size, config.val_split, config.seed) == ("seed", 100, 128, 0.2, 0)
+    assert config.optimizer == "adam" and not config.augment.enabled()
+
+
+def test_yaml_then_flags(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 7\nmodel: resnet_s\naugment:\n  flip: true\n")
+    config = load_config(path, {"epochs": 3, "batch_size": None})
+    assert config.epochs == 3 and config.model == "resnet_s" and config.augment.flip and config.batch_size == 128
+
+
+def test_unknown_keys_are_errors(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("epoch: 7\n")
+    with pytest.raises(ConfigError, match="unknown config key.*epoch"):
+        load_config(path)
+    path.write_text("augment:\n  flipp: true\n")
+    with pytest.raises(ConfigError, match="augment.flipp"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("text", ["epochs: many\n", "epochs: 0\n", "val_split: 1.5\n", "optimizer: rmsprop\n", "- a list\n", "a: [\n"])
+def test_bad_values_are_errors(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError):
+        load_config(path)
+
+
+def test_dump_round_trips(tmp_path):
+    config = load_config(overrides={"epochs": 5, "augment.translate": 0.1})
+    path = tmp_path / "c.yaml"
+    path.write_text(dump_config(config))
+    assert load_config(path) == config
+
+
+def test_cli_rejects_unknown_config_key(runner, app, tmp_path, tiny_data):
+    path = tmp_path / "c.yaml"
+    path.write_text("learning_rat: 0.1\n")
+    result = runner.invoke(app, ["train", str(tiny_data), "--config", str(path)])
+    assert result.exit_code == 2 and result.stderr.startswith("Error:") and "learning_rat" in result.stderr

@@ -1,0 +1,63 @@
+"""fer evaluate: the report, its JSON contract, model formats, class mismatches."""
+
+import json
+
+from helpers import write_class_folders
+
+
+def _evaluate(runner, app, *args):
+    return runner.invoke(app, ["evaluate", *map(str, args)])
+
+
+def test_json_report_contract(runner, app, tiny_data, tiny_run):
+    result = _evaluate(runner, app, tiny_data, "--model", tiny_run, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert isinstance(report["accuracy"], float) and 0 <= report["accuracy"] <= 1
+    assert report["n"] == 28 and report["split"] == "test"
+    assert report["classes"][0] == "angry" and len(report["confusion"]) == 7
+    assert sum(map(sum, report["confusion"])) == 28
+    assert set(report["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
+    assert 0 <= report["macro_f1"] <= 1
+    # Accuracy is the trace of the confusion matrix over n: the two agree.
+    trace = sum(report["confusion"][i][i] for i in range(7))
+    assert abs(report["accuracy"] - trace / 28) < 1e-9
+
+
+def test_table_and_confusion_png(runner, app, tiny_data, tiny_run, tmp_path):
+    png = tmp_path / "confusion.png"
+    result = _evaluate(runner, app, tiny_data, "--model", tiny_run / "best.keras", "--format", "table", "--confusion-png", png)
+    assert result.exit_code == 0, result.stderr
+    assert "macro-F1" in result.stdout and "confusion matrix" in result.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_split_choice_and_plain_folder(runner, app, tiny_data, tiny_run, tmp_path):
+    train = json.loads(_evaluate(runner, app, tiny_data, "--model", tiny_run, "--split", "train", "-f", "json").stdout)
+    assert train["n"] == 84
+    write_class_folders(tmp_path / "plain", 2, seed=9, classes=("happy", "sad"))
+    plain = json.loads(_evaluate(runner, app, tmp_path / "plain", "--model", tiny_run, "-f", "json").stdout)
+    assert plain["n"] == 4 and plain["per_class"]["happy"]["support"] == 2 and plain["per_class"]["angry"]["support"] == 0
+    missing = _evaluate(runner, app, tiny_data, "--model", tiny_run, "--split", "val")
+    assert missing.exit_code == 1 and "no split 'val'" in missing.stderr
+
+
+def test_unknown_class_names_both_sets(runner, app, tiny_run, tmp_path):
+    write_class_folders(tmp_path / "odd", 2, seed=9, classes=("happy", "contempt"))
+    result = _evaluate(runner, app, tmp_path / "odd", "--model", tiny_run)
+    assert result.exit_code == 1
+    assert "contempt" in result.stderr and "model classes: angry" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_model_paths(runner, app, tiny_data, tmp_path):
+    (tmp_path / "junk.keras").write_bytes(b"not a zip")
+    (tmp_path / "model.h5").write_bytes(b"x")
+    for model, message in ((tmp_path / "none.keras", "no such model"), (tmp_path / "junk.keras", "truncated"),
+                           (tmp_path / "model.h5", "unknown model format"), (tmp_path, "not a run folder")):
+        result = _evaluate(runner, app, tiny_data, "--model", model)
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_data_is_usage_error(runner, app):
+    assert _evaluate(runner, app).exit_code == 2

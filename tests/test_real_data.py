@@ -1,0 +1,63 @@
+"""End to end on the real FER2013 folder in ../shared: prepare → train → evaluate → predict → export.
+
+Skipped only where ../shared is absent (CI and developers have it).
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import FER_IMAGES, jsonl, needs_shared
+
+pytestmark = needs_shared(FER_IMAGES)
+
+
+def _slice(target: Path, per_class: int) -> Path:
+    """A small real data set: symlinks to the first `per_class` images of each class and split."""
+    for split in ("train", "test"):
+        for class_dir in sorted((FER_IMAGES / split).iterdir()):
+            out = target / split / class_dir.name
+            out.mkdir(parents=True)
+            for image in sorted(class_dir.iterdir())[:per_class]:
+                os.symlink(image, out / image.name)
+    return target
+
+
+def test_prepare_full_dataset_counts(runner, app, tmp_path):
+    result = runner.invoke(app, ["prepare", str(FER_IMAGES), "-o", str(tmp_path / "fer.npz"), "-q"])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / "fer.json").read_text())
+    assert sum(manifest["counts"]["train"].values()) == 28_709
+    assert sum(manifest["counts"]["test"].values()) == 3_589
+    assert manifest["counts"]["train"]["disgust"] == 436 and manifest["skipped"] == []
+
+
+def test_pipeline_on_a_real_slice(runner, app, tmp_path):
+    data = _slice(tmp_path / "images", per_class=40)
+    cache = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "slice.npz"), "-q"])
+    assert cache.exit_code == 0, cache.stderr
+    trained = runner.invoke(app, ["train", str(tmp_path / "slice.npz"), "--model", "resnet_s", "--epochs", "1",
+                                  "--batch-size", "32", "--runs-dir", str(tmp_path / "runs"), "-q"])
+    assert trained.exit_code == 0, trained.stderr
+    run = Path(trained.stdout.strip().splitlines()[-1])
+    report = json.loads(runner.invoke(app, ["evaluate", str(data), "--model", str(run), "-f", "json"]).stdout)
+    assert report["n"] == 7 * 40 and 0 <= report["accuracy"] <= 1
+    faces = sorted((data / "test" / "happy").iterdir())[:5]
+    records = jsonl(runner.invoke(app, ["predict", *map(str, faces), "--model", str(run)]).stdout)
+    assert len(records) == 5 and all(r["box"] == [0, 0, 48, 48] for r in records)
+    exported = runner.invoke(app, ["export", str(run), "-f", "onnx", "-o", str(tmp_path / "m.onnx"), "--data", str(data)])
+    assert exported.exit_code == 0, exported.stderr
+    again = json.loads(runner.invoke(app, ["evaluate", str(data), "--model", str(tmp_path / "m.onnx"), "-f", "json"]).stdout)
+    assert again["confusion"] == report["confusion"]
+
+
+@pytest.mark.slow
+def test_shipped_model_on_public_test(runner, app):
+    """The model in the package must be a real one: well above chance on PublicTest."""
+    result = runner.invoke(app, ["evaluate", str(FER_IMAGES), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 3589
+    assert report["accuracy"] > 0.60, report["accuracy"]
