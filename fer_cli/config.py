@@ -26,6 +26,10 @@ class AugmentConfig:
         rotate: largest rotation, as a fraction of a full turn.
         zoom: largest zoom in or out, as a fraction.
         contrast: largest contrast change, as a fraction.
+        brightness: largest brightness change, as a fraction of the value range.
+        erasing: probability of blanking a random rectangle (random erasing).
+        mixup: Beta(α, α) parameter of mixup between images of a batch (0 = off).
+        cutmix: Beta(α, α) parameter of cutmix between images of a batch (0 = off).
     """
 
     flip: bool = False
@@ -33,9 +37,13 @@ class AugmentConfig:
     rotate: float = 0.0
     zoom: float = 0.0
     contrast: float = 0.0
+    brightness: float = 0.0
+    erasing: float = 0.0
+    mixup: float = 0.0
+    cutmix: float = 0.0
 
     def enabled(self) -> bool:
-        return bool(self.flip or self.translate or self.rotate or self.zoom or self.contrast)
+        return any(bool(value) for value in dataclasses.asdict(self).values())
 
 
 @dataclass
@@ -56,7 +64,11 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_epochs: int = 0
     label_smoothing: float = 0.0
+    class_weight: str = "none"
     patience: int = 0
+    ema: float = 0.0
+    report_split: str | None = None
+    tensorboard: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +87,10 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
             (0 <= self.warmup_epochs < self.epochs or self.warmup_epochs == 0, "warmup_epochs must be below epochs"),
             (self.patience >= 0, "patience must not be negative"),
+            (self.class_weight in CLASS_WEIGHTS, f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}"),
+            (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
+            (0 <= self.augment.erasing <= 1, "augment.erasing is a probability in [0, 1]"),
+            (self.augment.mixup >= 0 and self.augment.cutmix >= 0, "augment.mixup and augment.cutmix must not be negative"),
         ]
         for ok, message in checks:
             if not ok:
@@ -86,7 +102,8 @@ class TrainConfig:
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "plateau")
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:

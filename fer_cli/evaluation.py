@@ -30,6 +30,7 @@ class Report:
     model: str = ""
     data: str = ""
     split: str = ""
+    tta: str = "none"
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +46,7 @@ class Report:
             "model": self.model,
             "data": self.data,
             "split": self.split,
+            "tta": self.tta,
             "n": int(len(self.y_true)),
             "accuracy": float(accuracy_score(self.y_true, self.y_pred)) if len(self.y_true) else 0.0,
             # Macro over the classes present in the data: an absent class has no F1 to average.

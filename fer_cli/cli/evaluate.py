@@ -11,8 +11,9 @@ import typer
 
 from fer_cli import output
 from fer_cli.cli.errors import handle_errors
-from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt
+from fer_cli.cli.options import TtaOpt, DataArg, ModelOpt, QuietOpt
 from fer_cli.errors import UsageError
+from fer_cli.runtimes.tta import TTA
 
 
 class ReportFormat(str, enum.Enum):
@@ -24,6 +25,7 @@ class ReportFormat(str, enum.Enum):
 def evaluate(
     data: DataArg = None,
     model: ModelOpt = None,
+    tta: TtaOpt = TTA.none,
     split: Annotated[str, typer.Option("--split", "-s", help="Split to evaluate on (a plain folder of class folders has just one).")] = "test",
     fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table or json. Defaults to a table on a terminal, JSON when piped.", case_sensitive=False, show_default=False)] = None,
     confusion_png: Annotated[Optional[Path], typer.Option("--confusion-png", help="Also draw the confusion matrix to this PNG.", show_default=False)] = None,
@@ -49,9 +51,10 @@ def evaluate(
     with output.counting_progress("decoding", quiet) as on_start:
         dataset = load_dataset(data, on_start=on_start)
     chosen = dataset.split(split)
-    runtime = open_runtime(ref)
+    runtime = open_runtime(ref, tta.value)
     report = evaluate_split(runtime, ref.class_names, dataset.class_names, chosen.images, chosen.labels)
     report.model, report.data = str(ref.path), str(data)
+    report.tta = tta.value
     report.split = split if split in dataset.splits else next(iter(dataset.splits))
     result = report.to_dict()
     if confusion_png:

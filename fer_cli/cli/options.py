@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli.output import OutputFormat
+from fer_cli.runtimes.tta import TTA
 
 DataArg = Annotated[
     Optional[Path],
@@ -34,6 +35,14 @@ FormatOpt = Annotated[
         help="Output format. Defaults to a table on a terminal and JSON lines when piped.",
         case_sensitive=False,
         show_default=False,
+    ),
+]
+TtaOpt = Annotated[
+    TTA,
+    typer.Option(
+        "--tta",
+        help="Test-time augmentation: average over the mirror image (flip) or 10 mirrored and shifted views (crops).",
+        case_sensitive=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")]

@@ -9,14 +9,16 @@ import typer
 
 from fer_cli import output
 from fer_cli.cli.errors import handle_errors
-from fer_cli.cli.options import FormatOpt, ModelOpt, QuietOpt
+from fer_cli.cli.options import TtaOpt, FormatOpt, ModelOpt, QuietOpt
 from fer_cli.errors import UsageError
+from fer_cli.runtimes.tta import TTA
 
 
 @handle_errors
 def predict(
     paths: Annotated[list[str], typer.Argument(help="Image files or folders (searched recursively); - reads paths from stdin, one per line.", show_default=False)],
     model: ModelOpt = None,
+    tta: TtaOpt = TTA.none,
     fmt: FormatOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Also list the K most likely classes (0 = off).", min=0)] = 0,
     quiet: QuietOpt = False,
@@ -43,7 +45,7 @@ def predict(
         raise UsageError("- (stdin) may be given only once")
     arguments = itertools.chain.from_iterable(output.iter_stdin_lines() if p == "-" else [p] for p in paths)
     ref = resolve_model(model)
-    predictor = Predictor(open_runtime(ref), ref.class_names, top_k=top_k)
+    predictor = Predictor(open_runtime(ref, tta.value), ref.class_names, top_k=top_k)
     failures = 0
     fmt = output.resolve_format(fmt)
     columns = ["path", "face", "label", "score"] + (["top_k"] if top_k else [])

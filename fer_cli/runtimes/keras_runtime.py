@@ -47,10 +47,7 @@ class KerasRuntime:
 
     def __init__(self, path: Path):
         self.model = load_keras_model(path)
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.model.output_shape[-1])
+        self.num_classes = int(self.model.output_shape[-1])
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""

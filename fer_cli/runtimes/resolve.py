@@ -79,8 +79,13 @@ def resolve_model(model: str | Path | None) -> ModelRef:
     return ModelRef(path, fmt)
 
 
-def open_runtime(ref: ModelRef):
-    """Load `ref` into the runtime for its format."""
+def open_runtime(ref: ModelRef, tta: str = "none"):
+    """Load `ref` into the runtime for its format.
+
+    Args:
+        ref: the model.
+        tta: test-time augmentation, ``none``, ``flip`` or ``crops``. Defaults to `"none"`.
+    """
     if ref.format == "onnx":
         from fer_cli.runtimes.onnx_runtime import OnnxRuntime
 
@@ -96,4 +101,8 @@ def open_runtime(ref: ModelRef):
     names = ref.class_names
     if runtime.num_classes != len(names):
         raise ModelError(f"{ref.path} predicts {runtime.num_classes} classes but its class names list {len(names)}")
+    if tta != "none":
+        from fer_cli.runtimes.tta import TtaRuntime
+
+        return TtaRuntime(runtime, tta)
     return runtime

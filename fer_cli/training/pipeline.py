@@ -28,26 +28,6 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return np.sort(train), np.sort(val)
 
 
-def augmenter(config: AugmentConfig, seed: int):
-    """A Keras pipeline of random image changes, or `None` when all are off."""
-    if not config.enabled():
-        return None
-    from keras import layers
-
-    steps = []
-    if config.flip:
-        steps.append(layers.RandomFlip("horizontal", seed=seed))
-    if config.rotate:
-        steps.append(layers.RandomRotation(config.rotate, fill_mode="reflect", seed=seed + 1))
-    if config.zoom:
-        steps.append(layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed + 2))
-    if config.translate:
-        steps.append(layers.RandomTranslation(config.translate, config.translate, fill_mode="reflect", seed=seed + 3))
-    if config.contrast:
-        steps.append(layers.RandomContrast(config.contrast, value_range=(0, 255), seed=seed + 4))
-    return steps
-
-
 def make_dataset(
     images: np.ndarray,
     labels: np.ndarray,
@@ -77,14 +57,18 @@ def make_dataset(
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
-    steps = augmenter(augment, seed) if augment else None
+    from fer_cli.training.augment import batch_augmenter
+
+    images_fn, mix_fn = batch_augmenter(augment, seed) if augment else (None, None)
 
     def prepare(x, y):
         x = tf.cast(x, tf.float32)[..., None]
-        if steps:
-            for step in steps:
-                x = step(x, training=True)
-        return x, tf.one_hot(y, num_classes)
+        if images_fn:
+            x = images_fn(x)
+        y = tf.one_hot(y, num_classes)
+        if mix_fn:
+            x, y = mix_fn(x, y)
+        return x, y
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -13,6 +13,8 @@ CLASSES_FILE = "classes.json"
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
 STATE_FILE = "state.json"
+CURVES_FILE = "curves.png"
+TENSORBOARD_DIR = "tensorboard"
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 

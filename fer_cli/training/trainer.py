@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from fer_cli import output
 from fer_cli.atomic import write_text
 from fer_cli.config import TrainConfig, dump_config, load_config
@@ -70,7 +72,7 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
 
     keras = _keras()
 
-    if config.schedule == "constant":
+    if config.schedule in ("constant", "plateau"):
         return config.learning_rate
     total = config.epochs * steps_per_epoch
     warmup = config.warmup_epochs * steps_per_epoch
@@ -87,11 +89,63 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     keras = _keras()
 
     lr = learning_rate(config, steps_per_epoch)
+    ema = {"use_ema": True, "ema_momentum": config.ema} if config.ema else {}
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay, **ema)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None)
-    return keras.optimizers.Adam(lr, weight_decay=config.weight_decay or None)
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **ema)
+    return keras.optimizers.Adam(lr, weight_decay=config.weight_decay or None, **ema)
+
+
+def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
+    """Per-class loss weights: ``balanced`` (n / (classes × count)), its square root ``sqrt``, or `None`.
+
+    Weights are scaled to average 1 over the samples, so the learning rate keeps its meaning.
+    """
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    weights /= float(np.sum(weights * counts) / len(labels))
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def make_callbacks(config: TrainConfig, run_dir: Path, dataset: Dataset, has_val: bool, steps: int,
+                   history: list, state: dict, quiet: bool) -> list:
+    """The callbacks of a run, in the order they must run at each epoch end.
+
+    EMA weights are swapped in first, so the extra-split report, checkpoints and
+    curves all see the averaged weights; the checkpoint writes the history that
+    the curves are drawn from.
+    """
+    from fer_cli.tf_env import keras as _keras
+    from fer_cli.training.callbacks import GracefulStop, RichProgress, RunCheckpoint, SplitReport, TrainingCurves
+    from fer_cli.training.run_dir import TENSORBOARD_DIR
+
+    keras = _keras()
+    monitor = "val_accuracy" if has_val else "accuracy"
+    callbacks: list = []
+    if config.ema:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    if config.report_split:
+        split = dataset.split(config.report_split)
+        callbacks.append(SplitReport(config.report_split, split.images, split.labels))
+    callbacks += [
+        RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best")),
+        TrainingCurves(run_dir),
+        GracefulStop(),
+        RichProgress(config.epochs, steps, quiet),
+    ]
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / TENSORBOARD_DIR), write_graph=False, profile_batch=0))
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, mode="max"))
+    if config.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=0.5,
+                                                           patience=max(2, config.patience // 3), min_lr=1e-6))
+    return callbacks
 
 
 def _load_resume(run_dir: Path):
@@ -136,7 +190,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
     keras = _keras()
 
-    from fer_cli.training.callbacks import GracefulStop, RichProgress, RunCheckpoint
+    from fer_cli.training.callbacks import GracefulStop, RunCheckpoint
     from fer_cli.training.pipeline import make_dataset
 
     done = len(history)
@@ -171,18 +225,20 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
         + (f", validating on {len(val[1])}" if val else "")
         + f"; run folder {run_dir}"
     )
-    stopper = GracefulStop()
-    monitor = "val_accuracy" if val else "accuracy"
-    callbacks = [
-        RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best")),
-        stopper,
-        RichProgress(config.epochs, steps, quiet),
-    ]
-    if config.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, mode="max"))
+    callbacks = make_callbacks(config, run_dir, dataset, val is not None, steps, history, state, quiet)
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=done, callbacks=callbacks, verbose=0, shuffle=False)
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        initial_epoch=done,
+        callbacks=callbacks,
+        class_weight=class_weights(y_train, num_classes, config.class_weight),
+        verbose=0,
+        shuffle=False,
+    )
     seconds = time.perf_counter() - start
-    checkpoint = callbacks[0]
+    checkpoint = next(c for c in callbacks if isinstance(c, RunCheckpoint))
+    stopper = next(c for c in callbacks if isinstance(c, GracefulStop))
     return TrainResult(run_dir, len(checkpoint.history), stopper.stopped, checkpoint.best, seconds)
 

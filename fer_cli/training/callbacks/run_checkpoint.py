@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -43,11 +44,18 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.history = list(history or [])
         self.best = best
+        self._start = 0.0
+        self._offset = float(self.history[-1].get("seconds", 0.0)) if self.history else 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
         row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        # Wall-clock training time so far, resumed sessions included (for time-to-accuracy curves).
+        row["seconds"] = round(self._offset + time.perf_counter() - self._start, 1)
         with atomic_path(self.run_dir / LAST_MODEL) as tmp:
             self.model.save(tmp)
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))

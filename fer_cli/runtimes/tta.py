@@ -1,0 +1,56 @@
+"""Test-time augmentation: average a model's predictions over flipped and shifted views."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+SHIFT = 2  # pixels; a small fraction of a 48-pixel face, like the training shifts
+
+
+class TTA(str, enum.Enum):
+    """Views averaged at prediction time."""
+
+    none = "none"
+    flip = "flip"  # the image and its mirror (2 views)
+    crops = "crops"  # the image and 4 shifts by 2 pixels, each also mirrored (10 views)
+
+
+def views(images: Any, mode: TTA) -> list:
+    """The views of a batch (N, H, W, 1) that `mode` averages over."""
+    import numpy as np
+
+    if mode is TTA.none:
+        return [images]
+    bases = [images]
+    if mode is TTA.crops:
+        padded = np.pad(images, ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT), (0, 0)), mode="reflect")
+        height, width = images.shape[1:3]
+        for dy, dx in ((0, -SHIFT), (0, SHIFT), (-SHIFT, 0), (SHIFT, 0)):
+            bases.append(padded[:, SHIFT + dy : SHIFT + dy + height, SHIFT + dx : SHIFT + dx + width])
+    return [view for base in bases for view in (base, base[:, :, ::-1])]
+
+
+class TtaRuntime:
+    """Wraps a runtime so `predict` averages over the views of `mode`.
+
+    Args:
+        runtime: any runtime with ``predict(images) -> probabilities``.
+        mode: which views. Defaults to `TTA.flip`.
+    """
+
+    def __init__(self, runtime, mode: TTA = TTA.flip):
+        self.runtime = runtime
+        self.mode = TTA(mode)
+        self.num_classes = runtime.num_classes
+        self.name = f"{runtime.name}+tta:{self.mode.value}"
+
+    def predict(self, images, batch_size: int = 256):
+        import numpy as np
+
+        batch = views(images, self.mode)
+        if len(images) == 0:
+            return self.runtime.predict(images, batch_size)
+        # One call on all views stacked keeps the runtime's batches full.
+        probabilities = self.runtime.predict(np.ascontiguousarray(np.concatenate(batch)), batch_size)
+        return probabilities.reshape(len(batch), len(images), -1).mean(axis=0)

@@ -1,0 +1,141 @@
+"""Training features on tiny data: augmentation, class weights, schedules, EMA, reports, curves, TTA."""
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+
+from fer_cli.config import AugmentConfig
+from fer_cli.runtimes.tta import TTA, TtaRuntime, views
+from fer_cli.training.trainer import class_weights
+
+
+def _batch(images, config, seed=0):
+    from fer_cli.training.pipeline import make_dataset
+
+    labels = np.arange(len(images)) % 7
+    x, y = next(iter(make_dataset(images, labels, 7, len(images), False, seed, config)))
+    return x.numpy(), y.numpy()
+
+
+@pytest.fixture(scope="module")
+def faces():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (16, 48, 48), dtype=np.uint8)
+
+
+def test_no_augmentation_is_identity(faces):
+    x, y = _batch(faces, AugmentConfig())
+    assert np.array_equal(x[..., 0], faces.astype(np.float32))
+    assert np.array_equal(y.argmax(1), np.arange(16) % 7) and np.allclose(y.sum(1), 1)
+
+
+@pytest.mark.parametrize("option", [{"flip": True}, {"rotate": 0.05}, {"zoom": 0.1}, {"translate": 0.1},
+                                    {"contrast": 0.3}, {"brightness": 0.2}, {"erasing": 1.0}])
+def test_each_image_augmentation_changes_images_but_keeps_range_and_labels(faces, option):
+    x, y = _batch(faces, AugmentConfig(**option))
+    assert x.shape == (16, 48, 48, 1) and 0 <= x.min() and x.max() <= 255.0001
+    assert not np.array_equal(x[..., 0], faces.astype(np.float32))
+    assert np.array_equal(y.argmax(1), np.arange(16) % 7)
+
+
+def test_augmentation_is_seeded(faces):
+    config = AugmentConfig(flip=True, rotate=0.05, zoom=0.1, translate=0.1, erasing=0.5)
+    assert np.array_equal(_batch(faces, config, seed=1)[0], _batch(faces, config, seed=1)[0])
+
+
+def test_erasing_blanks_a_rectangle(faces):
+    flat = np.full((4, 48, 48), 128, np.uint8)
+    x, _ = _batch(flat, AugmentConfig(erasing=1.0))
+    for image in x[..., 0]:
+        rows, cols = np.nonzero(image != 128)
+        assert len(rows) > 0
+        # The changed pixels fill their bounding box: one rectangle.
+        box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        assert len(rows) > 0.9 * box
+
+
+@pytest.mark.parametrize("option", [{"mixup": 0.4}, {"cutmix": 1.0}])
+def test_mixing_keeps_targets_a_distribution(faces, option):
+    x, y = _batch(faces, AugmentConfig(**option))
+    assert np.allclose(y.sum(1), 1, atol=1e-5) and y.min() >= 0
+    assert (y.max(1) < 1).any()  # some targets are mixed
+
+
+def test_class_weights():
+    labels = np.array([0] * 90 + [1] * 10)
+    assert class_weights(labels, 2, "none") is None
+    balanced = class_weights(labels, 2, "balanced")
+    assert balanced[1] / balanced[0] == pytest.approx(9)
+    sqrt = class_weights(labels, 2, "sqrt")
+    assert sqrt[1] / sqrt[0] == pytest.approx(3)
+    # Scaled so the average weight over samples is 1.
+    assert (90 * balanced[0] + 10 * balanced[1]) / 100 == pytest.approx(1)
+
+
+def test_tta_views():
+    images = np.arange(2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1)
+    assert len(views(images, TTA.none)) == 1
+    flip = views(images, TTA.flip)
+    assert len(flip) == 2 and np.array_equal(flip[1], images[:, :, ::-1])
+    assert len(views(images, TTA.crops)) == 10
+
+
+def test_tta_runtime_averages():
+    class Probe:
+        name, num_classes = "probe", 2
+
+        def predict(self, images, batch_size=256):
+            left = images[:, :, :24].mean(axis=(1, 2, 3))
+            right = images[:, :, 24:].mean(axis=(1, 2, 3))
+            p = left / (left + right)
+            return np.stack([p, 1 - p], axis=1)
+
+    image = np.concatenate([np.full((1, 48, 24, 1), 3.0), np.full((1, 48, 24, 1), 1.0)], axis=2)
+    assert np.allclose(Probe().predict(image), [[0.75, 0.25]])
+    assert np.allclose(TtaRuntime(Probe(), TTA.flip).predict(image), [[0.5, 0.5]])
+
+
+def test_full_recipe_trains_and_writes_reports(runner, app, tiny_data, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": "resnet_s", "epochs": 2, "batch_size": 16, "optimizer": "sgd", "schedule": "plateau",
+        "class_weight": "balanced", "ema": 0.99, "report_split": "test", "label_smoothing": 0.1,
+        "augment": {"flip": True, "translate": 0.1, "rotate": 0.05, "zoom": 0.1, "contrast": 0.2,
+                    "brightness": 0.2, "erasing": 0.5, "mixup": 0.2, "cutmix": 1.0},
+    }))
+    result = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0, result.stderr
+    run = tmp_path / "runs" / "train"
+    rows = list(csv.DictReader((run / "history.csv").open()))
+    assert len(rows) == 2 and {"test_accuracy", "seconds", "lr"} <= set(rows[0])
+    assert float(rows[1]["seconds"]) > float(rows[0]["seconds"]) > 0
+    assert (run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_cosine_warmup_schedule_and_ema_resume(runner, app, tiny_data, tmp_path):
+    args = ["train", str(tiny_data), "--runs-dir", str(tmp_path), "-q"]
+    config = tmp_path / "c.yaml"
+    config.write_text("model: resnet_s\nepochs: 1\nbatch_size: 32\noptimizer: adamw\nschedule: cosine\nema: 0.9\n")
+    assert runner.invoke(app, [*args, "--config", str(config)]).exit_code == 0
+    run = tmp_path / "train"
+    text = (run / "config.yaml").read_text().replace("epochs: 1", "epochs: 2")
+    (run / "config.yaml").write_text(text)
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader((run / "history.csv").open()))
+    assert [int(float(r["epoch"])) for r in rows] == [1, 2]
+
+
+def test_tta_in_evaluate_and_predict(runner, app, tiny_data, tiny_run):
+    import json
+
+    plain = json.loads(runner.invoke(app, ["evaluate", str(tiny_data), "-m", str(tiny_run), "-f", "json"]).stdout)
+    crops = json.loads(runner.invoke(app, ["evaluate", str(tiny_data), "-m", str(tiny_run), "-f", "json", "--tta", "crops"]).stdout)
+    assert plain["tta"] == "none" and crops["tta"] == "crops" and crops["n"] == plain["n"]
+    image = next((tiny_data / "test" / "happy").iterdir())
+    a = json.loads(runner.invoke(app, ["predict", str(image), "-m", str(tiny_run)]).stdout)
+    b = json.loads(runner.invoke(app, ["predict", str(image), "-m", str(tiny_run), "--tta", "flip"]).stdout)
+    assert a["path"] == b["path"] and a["scores"] != b["scores"]
