@@ -22,6 +22,7 @@ from fer_cli.atomic import atomic_path, write_text
 from fer_cli.errors import ExportError, UsageError
 from fer_cli.labels import IMAGE_SIZE
 from fer_cli.runtimes.resolve import classes_file_for
+from fer_cli.runtimes.twin import DIGEST_KEY, file_digest
 
 ONNX_OPSET = 17
 
@@ -241,17 +242,18 @@ def export_model(
                 f"top-1 agreement {agreement:.1%} (needed {tolerance.min_top1_agreement:.0%}); nothing written"
             )
         if format == "onnx":
-            _stamp_onnx(tmp, class_names)
+            _stamp_onnx(tmp, {"class_names": json.dumps(list(class_names)), DIGEST_KEY: file_digest(source)})
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
     return ExportResult(out, format, quantize, diff, agreement, len(sample), size)
 
 
-def _stamp_onnx(path: Path, class_names: tuple[str, ...]) -> None:
-    """Record the class names inside the ONNX file's metadata too."""
+def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:
+    """Record metadata in the ONNX file: the class names, and the digest of the source model (see `runtimes.twin`)."""
     import onnx
 
     proto = onnx.load(str(path))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = "class_names", json.dumps(list(class_names))
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(proto, str(path))

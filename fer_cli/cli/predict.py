@@ -40,11 +40,12 @@ def predict(
     from fer_cli.inference.inputs import expand_inputs
     from fer_cli.inference.predictor import Failure, Predictor
     from fer_cli.runtimes import open_runtime, resolve_model
+    from fer_cli.runtimes.twin import onnx_twin
 
     if paths.count("-") > 1:
         raise UsageError("- (stdin) may be given only once")
     arguments = itertools.chain.from_iterable(output.iter_stdin_lines() if p == "-" else [p] for p in paths)
-    ref = resolve_model(model)
+    ref = onnx_twin(resolve_model(model), quiet)
     predictor = Predictor(open_runtime(ref, tta.value), ref.class_names, top_k=top_k)
     failures = 0
     fmt = output.resolve_format(fmt)
