@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fer_cli.training.callbacks.run_checkpoint import read_history
+from fer_cli.training.run_dir import read_history
 
 
 def first_reaching(rows: list[dict], key: str, target: float) -> dict | None:

@@ -194,7 +194,7 @@ class RecordWriter:
             columns = self._order(dict.fromkeys(k for r in flat_rows for k in r))
             table = Table(title=self.title)
             for column in columns:
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for row in flat_rows:
                 table.add_row(*(_cell(row.get(c)) for c in columns))
             print_table(table)

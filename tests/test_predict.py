@@ -68,8 +68,10 @@ def test_bad_inputs_reported_rest_predicted(runner, app, tiny_run, tmp_path):
     assert "missing.png" in errors[0] and "broken.jpg" in errors[1]
 
 
-def test_formats(runner, app, tiny_run, tmp_path):
-    paths = _faces(tmp_path, 2)
+def test_formats(runner, app, tiny_run, tmp_path, monkeypatch):
+    _faces(tmp_path, 2)
+    monkeypatch.chdir(tmp_path)
+    paths = ["face0.png", "face1.png"]
     rows = list(csv.DictReader(io.StringIO(_predict(runner, app, tiny_run, *paths, "--format", "csv").stdout)))
     assert len(rows) == 2 and {"path", "label", "score", "scores.happy"} <= set(rows[0])
     as_json = json.loads(_predict(runner, app, tiny_run, *paths, "-f", "json").stdout)
@@ -94,3 +96,42 @@ def test_onnx_model_predicts_the_same(runner, app, tiny_run, tmp_path):
     onnx_records = jsonl(_predict(runner, app, onnx, *paths).stdout)
     for a, b in zip(keras_records, onnx_records):
         assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4
+
+
+def test_predict_runs_an_onnx_twin_without_tensorflow(runner, app, tiny_run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("*.onnx", "*.onnx.classes.json"))
+    paths = _faces(tmp_path / "f", 2)
+    first = _predict(runner, app, run, *paths)
+    assert first.exit_code == 0 and (run / "best.onnx").is_file()
+    code = (
+        "import sys\nfrom fer_cli.cli import app\ntry:\n app(sys.argv[1:])\nexcept SystemExit as e:\n code = e.code\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'NO-TF', file=sys.stderr)\nsys.exit(code)"
+    )
+    second = subprocess.run([sys.executable, "-c", code, "predict", *map(str, paths), "--model", str(run)],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0 and "NO-TF" in second.stderr
+    assert [r["label"] for r in jsonl(second.stdout)] == [r["label"] for r in jsonl(first.stdout)]
+
+
+def test_stale_twin_is_re_exported(runner, app, tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    paths = _faces(tmp_path / "f", 1)
+    _predict(runner, app, run, *paths)
+    shutil.copyfile(run / "last.keras", run / "best.keras")  # the model changed under its twin
+    result = _predict(runner, app, run, *paths)
+    assert result.exit_code == 0 and "exporting" in result.stderr
+
+
+def test_shipped_twin_matches_shipped_model():
+    from fer_cli.runtimes.resolve import DEFAULT_MODEL
+    from fer_cli.runtimes.twin import _stamp, file_digest
+
+    assert _stamp(DEFAULT_MODEL.with_suffix(".onnx")) == file_digest(DEFAULT_MODEL)

@@ -93,3 +93,27 @@ def test_list_models(runner, app):
     assert result.exit_code == 0
     names = [json.loads(line)["name"] for line in result.stdout.splitlines()]
     assert "resnet_s" in names
+
+
+def test_sigint_stops_after_saving_and_resume_finishes(tiny_data, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "fer_cli", "train", str(tiny_data), "--model", "resnet_s", "--epochs", "40",
+               "--batch-size", "16", "--runs-dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    history = tmp_path / "train" / "history.csv"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (history.is_file() and len(history.read_text().splitlines()) >= 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr
+    assert "stopping after this epoch" in stderr and "stopped early" in stderr
+    assert stdout.strip().splitlines()[-1] == str(tmp_path / "train")
+    rows = list(csv.DictReader(history.open()))
+    done = json.loads((tmp_path / "train" / "state.json").read_text())["epochs_done"]
+    assert len(rows) == done < 40
+    assert [int(float(r["epoch"])) for r in rows] == list(range(1, done + 1))

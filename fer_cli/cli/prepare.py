@@ -38,10 +38,10 @@ def prepare(
 
     start = time.perf_counter()
     with output.counting_progress("decoding", quiet) as on_start:
-        dataset, reused = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
+        result = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
     seconds = time.perf_counter() - start
-    manifest = dataset.manifest
-    total = sum(len(s) for s in dataset.splits.values())
+    manifest = result.manifest
+    total = sum(sum(counts.values()) for counts in manifest["counts"].values())
     if not quiet:
         _print_counts(manifest)
         for note in manifest.get("notes", []):
@@ -50,11 +50,11 @@ def prepare(
         for item in skipped[:20]:
             output.warn(f"skipped {item['path']}: {item['reason']}")
         if len(skipped) > 20:
-            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {dataset.path.with_suffix('.json')})")
-        verb = "reused cache" if reused else "wrote cache"
-        rate = "" if reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
-        output.info(f"{verb} {dataset.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
-    output.write_stdout(f"{dataset.path}\n")
+            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {result.path.with_suffix('.json')})")
+        verb = "reused cache" if result.reused else "wrote cache"
+        rate = "" if result.reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
+        output.info(f"{verb} {result.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
+    output.write_stdout(f"{result.path}\n")
 
 
 def _print_counts(manifest: dict) -> None:

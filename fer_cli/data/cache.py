@@ -22,7 +22,7 @@ import numpy as np
 
 from fer_cli import __version__
 from fer_cli.atomic import atomic_path, write_text
-from fer_cli.data.sources import SINGLE_SPLIT, Skipped, file_fingerprint, scan_folder
+from fer_cli.data.sources import FolderSource, Skipped, file_fingerprint, scan_folder
 from fer_cli.errors import DataError
 from fer_cli.labels import EMOTIONS
 
@@ -126,9 +126,13 @@ def _save(cache: Path, dataset: Dataset) -> None:
         arrays[f"{name}_images"] = split.images
         arrays[f"{name}_labels"] = split.labels.astype(np.int16)
         arrays[f"{name}_paths"] = split.paths.astype(str)
+    # An .npz is a zip of .npy files. Written here rather than by np.savez_compressed
+    # to pick zlib level 1: about 4x faster than its level 6, for files ~15% larger.
     with atomic_path(cache) as tmp:
-        with tmp.open("wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for name, array in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     write_text(manifest_path(cache), json.dumps(dataset.manifest, indent=2) + "\n")
 
 
@@ -163,10 +167,9 @@ def load_cache(cache: Path) -> Dataset:
     return Dataset(class_names=class_names, splits=splits, manifest=manifest, path=cache)
 
 
-def _from_folders(root: Path, on_start: Callable[[int], Callable[[int], None]] | None) -> tuple[Dataset, dict]:
+def _from_folders(source: FolderSource, on_start: Callable[[int], Callable[[int], None]] | None) -> tuple[Dataset, dict]:
     from fer_cli.data.decode import decode_images
 
-    source = scan_folder(root)
     flat = [(split, path, label) for split, items in source.files.items() for path, label in items]
     advance = on_start(len(flat)) if on_start else None
     images, failures = decode_images([path for _, path, _ in flat], on_progress=advance)
@@ -200,11 +203,21 @@ def _from_csv(path: Path) -> tuple[Dataset, dict]:
     return Dataset(class_names=EMOTIONS, splits=splits), {"ignored_files": 0, "notes": [], "skipped": skipped}
 
 
-def source_fingerprint(source: Path) -> str:
-    """The cheap fingerprint that decides whether a cache is still good."""
-    if source.is_file():
-        return file_fingerprint(source)
-    return scan_folder(source).fingerprint()
+@dataclass
+class CacheResult:
+    """What `build_cache` did.
+
+    Attributes:
+        path: the cache file.
+        manifest: its manifest.
+        reused: the cache was up to date and left as it was.
+        dataset: the decoded data when it was just built (`None` when reused: load it with `load_cache`).
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    reused: bool
+    dataset: Dataset | None = None
 
 
 def build_cache(
@@ -213,7 +226,7 @@ def build_cache(
     strict: bool = False,
     force: bool = False,
     on_start: Callable[[int], Callable[[int], None]] | None = None,
-) -> tuple[Dataset, bool]:
+) -> CacheResult:
     """Decode a data folder or fer2013.csv into a .npz cache, or reuse a cache still good.
 
     Args:
@@ -224,7 +237,7 @@ def build_cache(
         on_start: called with the number of files to decode; returns a progress callback.
 
     Returns:
-        The data set and whether the existing cache was reused.
+        The cache, its manifest, and whether it was reused (reading only its manifest).
 
     Raises:
         DataError: when the source holds no usable data, or (strict) any bad file.
@@ -233,20 +246,21 @@ def build_cache(
     if not source.exists():
         raise DataError(f"no such file or folder: {source}")
     out = Path(out) if out else default_cache_path(source)
-    fingerprint = source_fingerprint(source)
+    # The cheap fingerprint (paths, sizes, times) decides whether the cache is still good.
+    folder = None if source.is_file() else scan_folder(source)
+    fingerprint = file_fingerprint(source) if folder is None else folder.fingerprint()
     previous = _read_manifest(out)
     if not force and previous and previous.get("source_fingerprint") == fingerprint:
         if strict and previous.get("skipped"):
             raise DataError(_strict_message(previous["skipped"]))
-        dataset = load_cache(out)
-        return dataset, True
+        return CacheResult(out, previous, reused=True)
 
     if source.is_file():
         if source.suffix.lower() != ".csv":
             raise DataError(f"{source}: expected a data folder or a fer2013.csv")
         dataset, extra = _from_csv(source)
     else:
-        dataset, extra = _from_folders(source, on_start)
+        dataset, extra = _from_folders(folder, on_start)
     skipped = [{"path": s.path, "reason": s.reason} for s in extra["skipped"]]
     if strict and skipped:
         raise DataError(_strict_message(skipped))
@@ -268,7 +282,7 @@ def build_cache(
     }
     _save(out, dataset)
     dataset.path = out
-    return dataset, False
+    return CacheResult(out, dataset.manifest, reused=False, dataset=dataset)
 
 
 def _strict_message(skipped: list[dict]) -> str:
@@ -292,5 +306,5 @@ def load_dataset(
     data = Path(data)
     if data.suffix.lower() == ".npz":
         return load_cache(data)
-    dataset, _ = build_cache(data, strict=strict, on_start=on_start)
-    return dataset
+    result = build_cache(data, strict=strict, on_start=on_start)
+    return result.dataset or load_cache(result.path)

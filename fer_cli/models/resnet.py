@@ -63,3 +63,13 @@ def resnet_s(x, num_classes: int):
 @register_model("resnet_m", "residual net: 4 stages (48-384 ch), 2-2-2-1 blocks; more accurate, ~5x the cost")
 def resnet_m(x, num_classes: int):
     return residual_net(x, widths=(48, 96, 192, 384), blocks=(2, 2, 2, 1), stem=32, dropout=0.3)
+
+
+@register_model("resnet_s2", "residual net: 4 stages (32-256 ch), 2 blocks each; twice resnet_s's depth")
+def resnet_s2(x, num_classes: int):
+    return residual_net(x, widths=(32, 64, 128, 256), blocks=(2, 2, 2, 2), stem=32, dropout=0.3)
+
+
+@register_model("resnet_w", "wide residual net: 4 stages (64-512 ch), 1-2-2-1 blocks, 24x24 after the stem")
+def resnet_w(x, num_classes: int):
+    return residual_net(x, widths=(64, 128, 256, 512), blocks=(1, 2, 2, 1), stem=32, dropout=0.4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -46,3 +47,11 @@ def new_run_dir(runs_dir: Path, name: str | None) -> Path:
 def is_run_dir(path: Path) -> bool:
     """Whether `path` is a run folder (it holds the resolved config)."""
     return path.is_dir() and (path / CONFIG_FILE).is_file()
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    """Rows of a ``history.csv`` (one per finished epoch), or [] when there is none."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]

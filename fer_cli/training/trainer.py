@@ -150,7 +150,7 @@ def make_callbacks(config: TrainConfig, run_dir: Path, dataset: Dataset, has_val
 
 def _load_resume(run_dir: Path):
     from fer_cli.runtimes.keras_runtime import load_keras_model
-    from fer_cli.training.callbacks.run_checkpoint import read_history
+    from fer_cli.training.run_dir import read_history
 
     if not is_run_dir(run_dir):
         raise UsageError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")

@@ -15,14 +15,6 @@ from fer_cli.atomic import atomic_path, write_text
 from fer_cli.training.run_dir import BEST_MODEL, HISTORY_FILE, LAST_MODEL, STATE_FILE
 
 
-def read_history(path: Path) -> list[dict[str, float]]:
-    """Rows of a ``history.csv`` (one per finished epoch), or [] when there is none."""
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
 class RunCheckpoint(keras.callbacks.Callback):
     """Writes the run folder at the end of each epoch, every file atomically.
 
@@ -63,7 +55,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         if improved:
             self.best = float(value)
             with atomic_path(self.run_dir / BEST_MODEL) as tmp:
-                self.model.save(tmp, include_optimizer=False) if _accepts_include_optimizer() else self.model.save(tmp)
+                without_optimizer(self.model).save(tmp)
         self.history.append(row)
         self._write_history()
         state = {"epochs_done": epoch + 1, "best": self.best, "monitor": self.monitor}
@@ -80,7 +72,12 @@ class RunCheckpoint(keras.callbacks.Callback):
         write_text(self.run_dir / HISTORY_FILE, buffer.getvalue())
 
 
-def _accepts_include_optimizer() -> bool:
-    import inspect
+def without_optimizer(model):
+    """A copy of `model` with the same weights and no optimizer, so its file is a third the size.
 
-    return "include_optimizer" in inspect.signature(keras.Model.save).parameters
+    Keras 3's `save` always writes the optimizer state of a compiled model;
+    ``best.keras`` is for inference, so it gets an uncompiled clone.
+    """
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone

@@ -22,7 +22,7 @@ def plot_history(history: Path, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     from fer_cli.atomic import atomic_path
-    from fer_cli.training.callbacks.run_checkpoint import read_history
+    from fer_cli.training.run_dir import read_history
 
     rows = read_history(history)
     if not rows:
