@@ -16,17 +16,14 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def open_grayscale(path: Path | str):
-    """Open an image file as an 8-bit grayscale Pillow image, upright.
-
-    EXIF orientation is applied; colour, alpha, palette, CMYK and 16-bit images
-    are converted rather than refused.
+def open_upright(path: Path | str):
+    """Open and decode an image file, with its EXIF orientation applied.
 
     Args:
         path: the image file.
 
     Returns:
-        A Pillow image in mode ``L``.
+        A Pillow image in the file's own mode.
 
     Raises:
         OSError, ValueError, Image.DecompressionBombError: when the file cannot be decoded.
@@ -35,8 +32,15 @@ def open_grayscale(path: Path | str):
 
     with Image.open(path) as img:
         img.load()
-        img = ImageOps.exif_transpose(img)
-        return to_grayscale(img)
+        return ImageOps.exif_transpose(img)
+
+
+def open_grayscale(path: Path | str):
+    """Open an image file as an 8-bit grayscale Pillow image, upright.
+
+    Colour, alpha, palette, CMYK and 16-bit images are converted rather than refused.
+    """
+    return to_grayscale(open_upright(path))
 
 
 def to_grayscale(img):

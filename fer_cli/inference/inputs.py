@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fer_cli.imaging import is_image_name
+from fer_cli.inference.video import is_video_name
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class InputItem:
 
 
 def expand_inputs(arguments: Iterable[str]) -> Iterator[InputItem]:
-    """Yield image files for each argument: a file as is, a folder recursively (images only).
+    """Yield inputs for each argument: a file as is, a folder recursively (its images and videos).
 
     A missing path yields an item with an error; the rest go on.
     """
@@ -35,7 +36,7 @@ def expand_inputs(arguments: Iterable[str]) -> Iterator[InputItem]:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     child = Path(dirpath) / name
-                    if is_image_name(child):
+                    if is_image_name(child) or is_video_name(child):
                         yield InputItem(str(child))
         elif path.is_file():
             yield InputItem(argument)

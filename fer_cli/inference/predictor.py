@@ -1,7 +1,8 @@
-"""The predictor: decode pictures, crop faces, batch them through a runtime, yield records."""
+"""The predictor: decode pictures (images or video frames), find faces, batch them through a runtime."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -9,10 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from fer_cli.inference.faces import Face, whole_image
+from fer_cli.inference.faces import Face, FaceFinder
 from fer_cli.inference.inputs import InputItem
 
-BATCH = 256
+# Pictures per batch: enough to keep the runtime's matrix products efficient,
+# few enough that results stream out steadily.
+BATCH = 64
+NO_FACE = "no face found"
 
 
 @dataclass
@@ -23,16 +27,46 @@ class Failure:
     reason: str
 
 
-def _decode(item: InputItem, find_faces: Callable[[Any], list[Face]]) -> list[Face] | Failure:
-    from fer_cli.data.decode import describe_error
-    from fer_cli.imaging import open_grayscale
+@dataclass
+class Picture:
+    """One picture to find faces in: an image file, or a frame of a video.
 
-    if item.error:
-        return Failure(item.path, item.error)
-    try:
-        return find_faces(open_grayscale(item.path))
-    except Exception as exc:  # every decoder failure is one bad input, reported by name
-        return Failure(item.path, describe_error(exc))
+    Attributes:
+        meta: the fields that lead its records (path; frame and time for video).
+        load: returns the Pillow image (decoding happens on the worker threads).
+    """
+
+    meta: dict[str, Any]
+    load: Callable[[], Any]
+
+
+def _describe(exc: BaseException) -> str:
+    from fer_cli.data.decode import describe_error
+
+    return describe_error(exc)
+
+
+def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
+              on_video: Callable[[str], Callable[[], None] | None] | None) -> Iterator[Picture | Failure]:
+    """Expand inputs into pictures: one per image, the sampled frames of each video."""
+    from fer_cli.imaging import open_upright
+    from fer_cli.inference.video import is_video_name, sample_frames
+
+    for item in items:
+        if item.error:
+            yield Failure(item.path, item.error)
+        elif is_video_name(item.path):
+            advance = on_video(item.path) if on_video else None
+            try:
+                for frame in sample_frames(item.path, every, fps):
+                    if advance:
+                        advance()
+                    yield Picture({"path": item.path, "frame": frame.index, "time": frame.time},
+                                  lambda picture=frame.picture: picture)
+            except Exception as exc:  # FFmpeg errors come in many types; each is one bad input
+                yield Failure(item.path, f"cannot read video: {_describe(exc)}")
+        else:
+            yield Picture({"path": item.path}, lambda path=item.path: open_upright(path))
 
 
 class Predictor:
@@ -41,20 +75,24 @@ class Predictor:
     Args:
         runtime: a loaded runtime (see `fer_cli.runtimes`).
         class_names: the model's class names.
-        find_faces: picture → faces. Defaults to the whole picture as one face.
+        find_faces: picture → faces. Defaults to `FaceFinder()` (detect unless a face crop).
         top_k: also report the `top_k` best classes. Defaults to `0` (off).
+        workers: threads decoding pictures and finding faces. Defaults to `2`.
     """
 
-    def __init__(self, runtime, class_names: tuple[str, ...], find_faces: Callable[[Any], list[Face]] = whole_image, top_k: int = 0):
+    def __init__(self, runtime, class_names: tuple[str, ...], find_faces: Callable[[Any], list[Face]] | None = None,
+                 top_k: int = 0, workers: int = 2):
         self.runtime = runtime
         self.class_names = class_names
-        self.find_faces = find_faces
+        self.find_faces = find_faces or FaceFinder()
         self.top_k = top_k
+        self.workers = workers
 
-    def record(self, path: str, index: int, face: Face, probabilities: np.ndarray) -> dict[str, Any]:
+    def record(self, meta: dict[str, Any], index: int, face: Face, probabilities: np.ndarray) -> dict[str, Any]:
+        """The output record of one face."""
         best = int(probabilities.argmax())
         record: dict[str, Any] = {
-            "path": path,
+            **meta,
             "face": index,
             "box": list(face.box),
             "label": self.class_names[best],
@@ -66,33 +104,49 @@ class Predictor:
             record["top_k"] = [{"label": self.class_names[i], "score": round(float(probabilities[i]), 6)} for i in order]
         return record
 
-    def run(self, items: Iterable[InputItem]) -> Iterator[dict[str, Any] | Failure]:
-        """Yield one record per face (in input order), or a `Failure` per bad input.
+    def run(self, items: Iterable[InputItem], every: int | None = None, fps: float | None = None,
+            on_video: Callable[[str], Callable[[], None] | None] | None = None) -> Iterator[dict[str, Any] | Failure]:
+        """Yield one record per face, in input order; a record with `label` None per picture without a face;
+        a `Failure` per bad input.
 
-        Inputs are decoded on a thread pool and predicted a batch at a time,
-        so results stream out as each batch finishes.
+        Pictures are decoded and searched for faces on a thread pool, then
+        predicted a batch at a time, so results stream out as each batch is done.
+
+        Args:
+            items: the inputs.
+            every: for videos, keep every N-th frame. Defaults to `None`.
+            fps: for videos, keep about this many frames per second. Defaults to `None`.
+            on_video: called with a video's path as it starts; returns a per-frame callback.
         """
-        batch: list[InputItem] = []
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for item in items:
-                batch.append(item)
-                if len(batch) == BATCH:
-                    yield from self._run_batch(batch, pool)
-                    batch = []
-            if batch:
+        stream = _pictures(items, every, fps, on_video)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            while batch := list(itertools.islice(stream, BATCH)):
                 yield from self._run_batch(batch, pool)
 
-    def _run_batch(self, batch: list[InputItem], pool: ThreadPoolExecutor) -> Iterator[dict[str, Any] | Failure]:
-        decoded = list(pool.map(lambda item: _decode(item, self.find_faces), batch))
-        crops = [face.crop for result in decoded if not isinstance(result, Failure) for face in result]
+    def _faces(self, unit: Picture | Failure) -> tuple[Picture, list[Face]] | Failure:
+        if isinstance(unit, Failure):
+            return unit
+        try:
+            return unit, self.find_faces(unit.load())
+        except Exception as exc:  # every decoder failure is one bad input, reported by name
+            return Failure(unit.meta["path"], _describe(exc))
+
+    def _run_batch(self, batch: list[Picture | Failure], pool: ThreadPoolExecutor) -> Iterator[dict[str, Any] | Failure]:
+        found = list(pool.map(self._faces, batch))
+        crops = [face.crop for result in found if not isinstance(result, Failure) for face in result[1]]
         probabilities = (
-            self.runtime.predict(np.stack(crops).astype(np.float32)[..., None]) if crops else np.zeros((0, len(self.class_names)))
+            self.runtime.predict(np.stack(crops).astype(np.float32)[..., None])
+            if crops else np.zeros((0, len(self.class_names)))
         )
         row = 0
-        for item, result in zip(batch, decoded):
+        for result in found:
             if isinstance(result, Failure):
                 yield result
                 continue
-            for index, face in enumerate(result):
-                yield self.record(item.path, index, face, probabilities[row])
+            picture, faces = result
+            if not faces:
+                yield {**picture.meta, "face": None, "box": None, "label": None, "score": None, "scores": None,
+                       "reason": NO_FACE}
+            for index, face in enumerate(faces):
+                yield self.record(picture.meta, index, face, probabilities[row])
                 row += 1

@@ -1,0 +1,155 @@
+"""Face detection, cropping and the predict contract on real photos, annotation and video."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_cli.inference.faces import FaceFinder, aligned_crop, is_face_crop
+from helpers import PHOTOS, REPO, jsonl, needs_shared
+
+SINGLE_FACE = ["astronaut.png", "one_face_smile.jpg", "neutral_man.jpg", "angry_man_snarl.jpg", "angry_man_grimace.jpg"]
+HARD_SINGLE_FACE = ["happy_child_closeup.jpg", "sad_woman_crying.jpg"]  # close-up, covered face
+NO_FACE = ["coffee_no_face.jpg", "cartoon_no_human_face.jpg"]
+
+
+def _faces(name):
+    return FaceFinder()(Image.open(PHOTOS / name))
+
+
+@needs_shared(PHOTOS)
+@pytest.mark.parametrize("name", SINGLE_FACE)
+def test_one_face_found(name):
+    faces = _faces(name)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    width, height = Image.open(PHOTOS / name).size
+    assert 0 <= x and 0 <= y and x + w <= width and y + h <= height and w > 20 and h > 20
+    assert faces[0].crop.shape == (48, 48) and faces[0].crop.dtype == np.uint8
+
+
+@needs_shared(PHOTOS)
+@pytest.mark.parametrize("name", HARD_SINGLE_FACE)
+def test_hard_faces_at_most_one(name):
+    assert len(_faces(name)) <= 1
+
+
+@needs_shared(PHOTOS)
+@pytest.mark.parametrize("name", NO_FACE)
+def test_no_face_photos(name):
+    assert _faces(name) == []
+
+
+@needs_shared(PHOTOS)
+def test_group_selfie_finds_most_faces_and_no_clothing():
+    faces = _faces("group_selfie.jpg")
+    assert 4 <= len(faces) <= 7  # 7 faces, 2 of them cut by the frame or hidden
+    # No box low in the frame on the shirts and dresses: every face's top is in the upper 70%.
+    assert all(y < 0.7 * 604 for _, y, _, _ in (f.box for f in faces))
+
+
+def test_small_pictures_are_face_crops():
+    assert is_face_crop(Image.new("L", (48, 48))) and is_face_crop(Image.new("RGB", (128, 100)))
+    assert not is_face_crop(Image.new("RGB", (640, 480)))
+    face = FaceFinder()(Image.new("L", (48, 48), 90))
+    assert len(face) == 1 and face[0].box == (0, 0, 48, 48) and face[0].score is None
+    assert FaceFinder(detect=True)(Image.new("L", (48, 48), 90)) == []  # forced detection on a blank square
+
+
+def test_alignment_levels_the_eyes():
+    # A picture with two dark "eyes" on a tilted line: after alignment they sit on one row.
+    image = np.full((200, 200), 200, np.uint8)
+    left, right = (70, 90), (130, 110)  # (x, y): the eye line descends to the right
+    for x, y in (left, right):
+        image[y - 4 : y + 5, x - 4 : x + 5] = 0
+    crop = aligned_crop(Image.fromarray(image), (50, 50, 100, 100), (left, right), size=100)
+    rows = [np.argmin(crop[:, :50].min(axis=1)), np.argmin(crop[:, 50:].min(axis=1))]
+    assert abs(int(rows[0]) - int(rows[1])) <= 2
+
+
+@needs_shared(PHOTOS)
+def test_predict_schema_on_photos(runner, app, tmp_path):
+    result = runner.invoke(app, ["predict", str(PHOTOS), "--annotate", str(tmp_path / "ann")])
+    assert result.exit_code == 0, result.stderr
+    records = jsonl(result.stdout)
+    by_path = {}
+    for record in records:
+        by_path.setdefault(record["path"].rsplit("/", 1)[-1], []).append(record)
+    assert set(by_path) == {p.name for p in PHOTOS.iterdir() if p.suffix in (".jpg", ".png")}
+    for name in NO_FACE:
+        (record,) = by_path[name]
+        assert record["label"] is None and record["reason"] == "no face found" and record["box"] is None
+    for name in SINGLE_FACE:
+        (record,) = by_path[name]
+        assert set(record) >= {"path", "face", "box", "label", "score", "scores"} and record["face"] == 0
+        assert record["label"] in record["scores"] and len(record["box"]) == 4
+    assert [r["face"] for r in by_path["group_selfie.jpg"]] == list(range(len(by_path["group_selfie.jpg"])))
+    annotated = sorted(p.name for p in (tmp_path / "ann").iterdir())
+    assert annotated == sorted(by_path) and Image.open(tmp_path / "ann" / "group_selfie.jpg").size == (600, 604)
+
+
+@needs_shared(PHOTOS)
+def test_quiet_prints_labels_only(runner, app):
+    result = runner.invoke(app, ["predict", str(PHOTOS / "astronaut.png"), str(PHOTOS / "coffee_no_face.jpg"), "-q"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[1] == "-" and lines[0] in json.loads((REPO / "fer_cli/assets/classes.json").read_text())
+
+
+def test_no_detect_uses_whole_picture(runner, app, tmp_path):
+    path = tmp_path / "big.png"
+    Image.new("RGB", (300, 200), (120, 120, 120)).save(path)
+    record = jsonl(runner.invoke(app, ["predict", str(path), "--no-detect"]).stdout)[0]
+    assert record["box"] == [0, 0, 300, 200] and record["label"]
+    blank = jsonl(runner.invoke(app, ["predict", str(path)]).stdout)[0]
+    assert blank["label"] is None and blank["reason"] == "no face found"
+
+
+def _write_clip(path, picture, frames=10, rate=5):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = picture.width, picture.height, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_image(picture if i % 2 == 0 else picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+@needs_shared(PHOTOS)
+def test_video_frames_are_predicted(runner, app, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, Image.open(PHOTOS / "astronaut.png").convert("RGB").resize((256, 256)))
+    every = jsonl(runner.invoke(app, ["predict", str(clip), "--every", "3"]).stdout)
+    assert [r["frame"] for r in every] == [0, 3, 6, 9]
+    assert [r["time"] for r in every] == pytest.approx([0.0, 0.6, 1.2, 1.8])
+    assert all(r["label"] and r["face"] == 0 for r in every)
+    per_second = jsonl(runner.invoke(app, ["predict", str(clip), "--fps", "1"]).stdout)
+    assert [r["frame"] for r in per_second] == [0, 5]
+    assert len(jsonl(runner.invoke(app, ["predict", str(clip)]).stdout)) == 10
+
+
+def test_bad_video_is_one_error(runner, app, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    result = runner.invoke(app, ["predict", str(bad)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error:") and "bad.mp4" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_every_and_fps_together_is_usage_error(runner, app, tmp_path):
+    assert runner.invoke(app, ["predict", str(tmp_path), "--every", "2", "--fps", "1"]).exit_code == 2
+
+
+def test_shipped_model_predicts_without_tensorflow():
+    code = (
+        "import sys\nfrom fer_cli.cli import app\ntry:\n app(sys.argv[1:])\nexcept SystemExit as e:\n code = e.code\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'NO-TF', file=sys.stderr)\nsys.exit(code)"
+    )
+    result = subprocess.run([sys.executable, "-c", code, "predict", str(REPO / "samples")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "NO-TF" in result.stderr
+    assert jsonl(result.stdout)[0]["label"] == "happy"
