@@ -126,12 +126,16 @@ def _save(cache: Path, dataset: Dataset) -> None:
         arrays[f"{name}_images"] = split.images
         arrays[f"{name}_labels"] = split.labels.astype(np.int16)
         arrays[f"{name}_paths"] = split.paths.astype(str)
-    # An .npz is a zip of .npy files. Written here rather than by np.savez_compressed
-    # to pick zlib level 1: about 4x faster than its level 6, for files ~15% larger.
+    # An .npz is a zip of .npy files, written here member by member rather than by
+    # np.savez_compressed: decoded face pixels deflate by only ~7% (measured on
+    # FER2013) at a cost of 1.6 s, so pixel arrays are stored; paths, labels and
+    # names, which shrink several-fold, are deflated.
     with atomic_path(cache) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with zipfile.ZipFile(tmp, "w") as archive:
             for name, array in arrays.items():
-                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_STORED if name.endswith("_images") else zipfile.ZIP_DEFLATED
+                with archive.open(info, "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     write_text(manifest_path(cache), json.dumps(dataset.manifest, indent=2) + "\n")
 
