@@ -40,6 +40,11 @@ class OutputFormat(str, enum.Enum):
     csv = "csv"
 
 
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (people) rather than a pipe or file (programs)."""
+    return sys.stdout.isatty()
+
+
 def resolve_format(fmt: OutputFormat | None) -> OutputFormat:
     """Pick the output format: the one asked for, else a table on a terminal, else JSON lines.
 
@@ -51,7 +56,7 @@ def resolve_format(fmt: OutputFormat | None) -> OutputFormat:
     """
     if fmt is not None:
         return fmt
-    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl
+    return OutputFormat.table if stdout_is_terminal() else OutputFormat.jsonl
 
 
 def show_progress(quiet: bool = False) -> bool:

@@ -61,7 +61,7 @@ def evaluate(
         save_confusion_png(result, confusion_png)
         if not quiet:
             output.info(f"confusion matrix drawn to {confusion_png}")
-    if (fmt or (ReportFormat.table if output.sys.stdout.isatty() else ReportFormat.json)) is ReportFormat.json:
+    if (fmt or (ReportFormat.table if output.stdout_is_terminal() else ReportFormat.json)) is ReportFormat.json:
         output.write_stdout(json.dumps(result) + "\n")
     else:
         _print_report(result)

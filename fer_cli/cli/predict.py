@@ -14,7 +14,7 @@ from fer_cli.cli.options import FormatOpt, ModelOpt, TtaOpt
 from fer_cli.errors import UsageError
 from fer_cli.runtimes.tta import TTA
 
-COLUMNS = ["path", "frame", "time", "face", "box", "label", "score"]
+COLUMNS = ["path", "frame", "time", "face", "box", "label", "score", "reason"]
 
 
 @handle_errors

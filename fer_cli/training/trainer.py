@@ -181,7 +181,8 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     if resume is not None:
         config, model, history, state = _load_resume(Path(resume))
         run_dir = Path(resume)
-    assert config is not None
+    elif config is None:
+        raise UsageError("nothing to train: give a config or a run folder to resume")
     if not config.data:
         raise UsageError("no training data: pass DATA or set `data:` in the config")
     dataset = dataset_loader(Path(config.data))
