@@ -146,3 +146,22 @@ def test_default_cache_location_is_printed(runner, app, tiny_data):
     result, cache = _prepare(runner, app, tiny_data)
     assert result.exit_code == 0
     assert cache.is_file() and cache.parent == Path(os.environ["FER_CACHE_DIR"])
+
+
+def test_audit_reports_leakage_duplicates_and_blanks(runner, app, tmp_path):
+    from PIL import Image
+
+    data = tmp_path / "d"
+    write_class_folders(data / "train", 3, seed=0)
+    write_class_folders(data / "test", 2, seed=1)
+    # A train image copied into test under another label, one copied within train, and a blank image.
+    Image.open(data / "train" / "happy" / "happy_0.png").save(data / "test" / "sad" / "leak.png")
+    Image.open(data / "train" / "happy" / "happy_1.png").save(data / "train" / "angry" / "dup.png")
+    Image.new("L", (48, 48), 0).save(data / "train" / "fear" / "black.png")
+    result, _ = _prepare(runner, app, data, "-o", tmp_path / "c.npz")
+    assert result.exit_code == 0
+    audit = json.loads((tmp_path / "c.json").read_text())["audit"]
+    assert audit["leakage"]["test"] == {"images_in_train": 1, "with_other_label": 1}
+    assert audit["duplicates"]["train"]["groups"] == 1 and audit["duplicates"]["train"]["conflicting_groups"] == 1
+    assert [Path(p).name for p in audit["blank"]] == ["black.png"]
+    assert "leakage: 1 test images are also in train (1 with another label)" in result.stderr

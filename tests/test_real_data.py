@@ -32,6 +32,13 @@ def test_prepare_full_dataset_counts(runner, app, tmp_path):
     assert sum(manifest["counts"]["train"].values()) == 28_709
     assert sum(manifest["counts"]["test"].values()) == 3_589
     assert manifest["counts"]["train"]["disgust"] == 436 and manifest["skipped"] == []
+    # The quirks the data's README lists, found by the audit.
+    audit = manifest["audit"]
+    assert audit["leakage"]["test"] == {"images_in_train": 280, "with_other_label": 7}
+    assert audit["duplicates"]["train"]["distinct"] == 27_473 and audit["duplicates"]["train"]["groups"] == 1_035
+    assert audit["duplicates"]["train"]["conflicting_groups"] == 39
+    assert audit["duplicates"]["test"]["distinct"] == 3_563 and audit["duplicates"]["test"]["conflicting_groups"] == 1
+    assert len(audit["blank"]) == 13
 
 
 def test_pipeline_on_a_real_slice(runner, app, tmp_path):

@@ -44,7 +44,9 @@ def prepare(
     total = sum(sum(counts.values()) for counts in manifest["counts"].values())
     if not quiet:
         _print_counts(manifest)
-        for note in manifest.get("notes", []):
+        from fer_cli.data.audit import warnings
+
+        for note in manifest.get("notes", []) + warnings(manifest.get("audit", {})):
             output.warn(note)
         skipped = manifest.get("skipped", [])
         for item in skipped[:20]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from fer_cli import __version__
 from fer_cli.atomic import atomic_path, write_text
+from fer_cli.data.audit import audit
 from fer_cli.data.sources import FolderSource, Skipped, file_fingerprint, scan_folder
 from fer_cli.errors import DataError
 from fer_cli.labels import EMOTIONS
@@ -283,6 +284,7 @@ def build_cache(
         "notes": extra["notes"],
         "source_fingerprint": fingerprint,
         "content_fingerprint": _content_fingerprint(dataset.class_names, dataset.splits),
+        "audit": audit(dataset.splits),
     }
     _save(out, dataset)
     dataset.path = out

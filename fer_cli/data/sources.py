@@ -28,7 +28,7 @@ SPLIT_FOLDERS: dict[str, str] = {
 }
 SINGLE_SPLIT = "all"
 # Bump when decoding changes, so caches built by older code are rebuilt.
-DECODER_VERSION = 1
+DECODER_VERSION = 2
 
 
 @dataclass
