@@ -45,6 +45,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             # The reader of a pipeline (e.g. `head`) went away: not an error worth a message.
             _silence_stdout()
             raise typer.Exit(EXIT_OK) from None
+        except OSError as exc:
+            # Unwritable folders, a full disk, a path under a file: the file system's own words.
+            if debug():
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            output.error(f"{where}{exc.strerror or exc}")
+            raise typer.Exit(EXIT_DATA) from None
         except Exception as exc:
             if debug():
                 raise

@@ -1,0 +1,92 @@
+"""Bad inputs and unsafe files: each gets a clear one-line error, never a traceback."""
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import jsonl, write_class_folders
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG that declares a huge size (a decompression bomb) without the pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def lambda_model(tmp_path_factory) -> Path:
+    """A .keras file whose Lambda layer would run arbitrary Python code if loaded unsafely."""
+    from fer_cli.tf_env import keras as _keras
+
+    keras = _keras()
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Lambda(lambda t: t * 2)(inputs)
+    outputs = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(x))
+    path = tmp_path_factory.mktemp("unsafe") / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def test_model_with_code_is_refused(runner, app, lambda_model, tiny_data):
+    for args in (["evaluate", str(tiny_data)], ["predict", str(next((tiny_data / "test" / "sad").iterdir()))]):
+        result = runner.invoke(app, [*args, "--model", str(lambda_model)])
+        assert result.exit_code == 1, result.stdout
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "Lambda" in errors[0] and "Traceback" not in result.stderr
+
+
+def test_decompression_bomb_is_named(runner, app, tmp_path):
+    data = tmp_path / "d"
+    write_class_folders(data, 2, seed=0, classes=("happy", "sad"))
+    _png_header_only(data / "happy" / "bomb.png", 40_000, 40_000)
+    result = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
+    assert result.exit_code == 0 and "bomb.png" in result.stderr and "decompression-bomb" in result.stderr
+    predicted = runner.invoke(app, ["predict", str(data / "happy" / "bomb.png")])
+    assert predicted.exit_code == 1 and "decompression-bomb" in predicted.stderr
+
+
+def test_symlink_loop_does_not_hang(runner, app, tmp_path):
+    data = tmp_path / "d"
+    write_class_folders(data, 2, seed=0, classes=("happy", "sad"))
+    os.symlink(data / "happy", data / "happy" / "loop")
+    result = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
+    assert result.exit_code == 0
+    predicted = runner.invoke(app, ["predict", str(data), "--no-detect"])
+    assert predicted.exit_code == 0 and len(jsonl(predicted.stdout)) == 4
+
+
+def test_non_utf8_file_names(runner, app, tmp_path):
+    data = tmp_path / "d"
+    write_class_folders(data, 2, seed=0, classes=("happy", "sad"))
+    odd = os.fsdecode(b"caf\xe9-\xff.png")  # Latin-1 bytes: not valid UTF-8
+    Image.fromarray(np.full((48, 48), 100, np.uint8)).save(data / "sad" / odd)
+    result = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
+    assert result.exit_code == 0, result.stderr
+    from fer_cli.data.cache import load_cache
+
+    assert len(load_cache(tmp_path / "c.npz").split("all")) == 5
+    predicted = runner.invoke(app, ["predict", str(data / "sad")])
+    assert predicted.exit_code == 0 and len(jsonl(predicted.stdout)) == 3
+
+
+def test_unwritable_output_is_one_line(runner, app, tmp_path, tiny_data):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    result = runner.invoke(app, ["prepare", str(tiny_data), "-o", str(blocker / "cache.npz")])
+    assert result.exit_code == 1 and result.stderr.startswith("Error:") and len(result.stderr.splitlines()) == 1
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_truncated_onnx_is_refused(runner, app, tmp_path, tiny_data):
+    broken = tmp_path / "m.onnx"
+    broken.write_bytes(b"\x08\x07\x12\x04trunc")
+    result = runner.invoke(app, ["evaluate", str(tiny_data), "--model", str(broken)])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: cannot load")
