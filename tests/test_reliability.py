@@ -90,3 +90,63 @@ def test_truncated_onnx_is_refused(runner, app, tmp_path, tiny_data):
     broken.write_bytes(b"\x08\x07\x12\x04trunc")
     result = runner.invoke(app, ["evaluate", str(tiny_data), "--model", str(broken)])
     assert result.exit_code == 1 and result.stderr.startswith("Error: cannot load")
+
+
+def test_modes_and_exif_rotation_are_handled(tmp_path):
+    from fer_cli.data import load_dataset
+
+    folder = tmp_path / "d" / "happy"
+    folder.mkdir(parents=True)
+    # A 60x30 picture, left half black, right half white, stored sideways with EXIF orientation 6 (rotate 90°).
+    array = np.zeros((30, 60), np.uint8)
+    array[:, 30:] = 255
+    sideways = Image.fromarray(np.rot90(array, k=1).copy())  # 30 wide, 60 tall as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways.save(folder / "exif.jpg", exif=exif.tobytes())
+    Image.new("CMYK", (40, 40), (0, 0, 0, 0)).save(folder / "cmyk.jpg")
+    Image.new("P", (40, 40), 3).save(folder / "palette.gif")
+    Image.new("LA", (40, 40), (10, 0)).save(folder / "la.png")
+    dataset = load_dataset(tmp_path / "d")
+    split = dataset.split("all")
+    names = [Path(p).name for p in split.paths]
+    assert sorted(names) == ["cmyk.jpg", "exif.jpg", "la.png", "palette.gif"] and dataset.manifest["skipped"] == []
+    upright = split.images[names.index("exif.jpg")]
+    # Upright again: the dark half is on the left whatever the file's storage order.
+    assert upright[:, :20].mean() < 60 and upright[:, 28:].mean() > 190
+    assert split.images[names.index("cmyk.jpg")].min() > 200  # CMYK zero ink is white
+    assert split.images[names.index("la.png")].min() == 255  # fully transparent → white
+
+
+def test_empty_class_folder_is_reported_not_a_class(runner, app, tmp_path):
+    data = tmp_path / "d"
+    write_class_folders(data / "train", 2, seed=0, classes=("happy", "sad"))
+    (data / "train" / "contempt").mkdir()
+    result = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
+    assert result.exit_code == 0 and "contempt holds no image; not used as a class" in result.stderr
+    from fer_cli.data.cache import load_cache
+
+    assert load_cache(tmp_path / "c.npz").class_names == ("happy", "sad")
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path):
+    from fer_cli.atomic import atomic_path
+
+    target = tmp_path / "model.keras"
+    target.write_bytes(b"the good one")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half of a new o")
+            raise RuntimeError("disk full, process killed, ...")
+    assert target.read_bytes() == b"the good one"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_stdin_with_bad_lines(runner, app, tmp_path):
+    good = tmp_path / "ok.png"
+    Image.fromarray(np.full((48, 48), 120, np.uint8)).save(good)
+    lines = f"{good}\n\n   \n{tmp_path / 'nope.png'}\n{tmp_path}\n"
+    result = runner.invoke(app, ["predict", "-"], input=lines)
+    assert result.exit_code == 1
+    assert [r["path"] for r in jsonl(result.stdout)] == [str(good), str(good)]  # the folder holds ok.png too
+    assert result.stderr.count("Error:") == 1 and "nope.png" in result.stderr

@@ -221,11 +221,12 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
         output.info(f"{run_dir} already finished its {config.epochs} epochs")
         return TrainResult(run_dir, done, False, state.get("best"), 0.0)
 
-    output.info(
-        f"training {config.model} on {len(y_train)} images"
-        + (f", validating on {len(val[1])}" if val else "")
-        + f"; run folder {run_dir}"
-    )
+    if not quiet:
+        output.info(
+            f"training {config.model} on {len(y_train)} images"
+            + (f", validating on {len(val[1])}" if val else "")
+            + f"; run folder {run_dir}"
+        )
     callbacks = make_callbacks(config, run_dir, dataset, val is not None, steps, history, state, quiet)
     start = time.perf_counter()
     model.fit(
