@@ -118,15 +118,19 @@ def test_modes_and_exif_rotation_are_handled(tmp_path):
     assert split.images[names.index("la.png")].min() == 255  # fully transparent → white
 
 
-def test_empty_class_folder_is_reported_not_a_class(runner, app, tmp_path):
+def test_empty_and_unknown_class_folders_are_reported(runner, app, tmp_path):
+    from fer_cli.data.cache import load_cache
+
     data = tmp_path / "d"
     write_class_folders(data / "train", 2, seed=0, classes=("happy", "sad"))
     (data / "train" / "contempt").mkdir()
     result = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
     assert result.exit_code == 0 and "contempt holds no image; not used as a class" in result.stderr
-    from fer_cli.data.cache import load_cache
-
     assert load_cache(tmp_path / "c.npz").class_names == ("happy", "sad")
+    (data / "train" / "contempt" / "x.png").write_bytes((data / "train" / "sad" / "sad_0.png").read_bytes())
+    again = runner.invoke(app, ["prepare", str(data), "-o", str(tmp_path / "c.npz")])
+    assert "not among the FER2013 emotions, used as classes: contempt" in again.stderr
+    assert load_cache(tmp_path / "c.npz").class_names == ("contempt", "happy", "sad")
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path):

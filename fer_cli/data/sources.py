@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fer_cli.errors import DataError
 from fer_cli.imaging import is_image_name
+from fer_cli.labels import EMOTIONS
 
 SPLIT_FOLDERS: dict[str, str] = {
     "train": "train",
@@ -130,6 +131,9 @@ def scan_folder(root: Path) -> FolderSource:
             notes.append(f"split folder {split_dir} holds no labelled image")
     if not files:
         raise DataError(f"no labelled images in {root} (expected class folders, e.g. {root}/train/happy/*.jpg)")
+    unknown = sorted(classes - set(EMOTIONS))
+    if unknown:
+        notes.append(f"class folder(s) not among the FER2013 emotions, used as classes: {', '.join(unknown)}")
     return FolderSource(root=root, files=files, class_names=tuple(sorted(classes)), ignored=ignored, notes=notes)
 
 
