@@ -8,6 +8,7 @@ about the same; that spends the FLOP budget evenly across scales.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fer_cli.models.registry import register_model
 
@@ -55,21 +56,30 @@ def residual_net(x, widths: Sequence[int], blocks: Sequence[int], stem: int, dro
     return layers.Dropout(dropout)(x) if dropout else x
 
 
-@register_model("resnet_s", "small residual net: 4 stages (32-256 ch), 1 block each; fast on a CPU")
-def resnet_s(x, num_classes: int):
-    return residual_net(x, widths=(32, 64, 128, 256), blocks=(1, 1, 1, 1), stem=32, dropout=0.3)
+@dataclass(frozen=True)
+class ResNetPlan:
+    """One residual-net variant: its stage plan and regularisation."""
+
+    description: str
+    widths: tuple[int, ...]
+    blocks: tuple[int, ...]
+    stem: int = 32
+    dropout: float = 0.3
+
+    def __call__(self, x, num_classes: int):
+        return residual_net(x, self.widths, self.blocks, self.stem, self.dropout)
 
 
-@register_model("resnet_m", "residual net: 4 stages (48-384 ch), 2-2-2-1 blocks; more accurate, ~5x the cost")
-def resnet_m(x, num_classes: int):
-    return residual_net(x, widths=(48, 96, 192, 384), blocks=(2, 2, 2, 1), stem=32, dropout=0.3)
-
-
-@register_model("resnet_s2", "residual net: 4 stages (32-256 ch), 2 blocks each; twice resnet_s's depth")
-def resnet_s2(x, num_classes: int):
-    return residual_net(x, widths=(32, 64, 128, 256), blocks=(2, 2, 2, 2), stem=32, dropout=0.3)
-
-
-@register_model("resnet_w", "wide residual net: 4 stages (64-512 ch), 1-2-2-1 blocks, 24x24 after the stem")
-def resnet_w(x, num_classes: int):
-    return residual_net(x, widths=(64, 128, 256, 512), blocks=(1, 2, 2, 1), stem=32, dropout=0.4)
+# The variants differ only in their plans, so they are data, registered in one loop.
+PLANS: dict[str, ResNetPlan] = {
+    "resnet_s": ResNetPlan("small residual net: 4 stages (32-256 ch), 1 block each; fast on a CPU",
+                           (32, 64, 128, 256), (1, 1, 1, 1)),
+    "resnet_s2": ResNetPlan("residual net: 4 stages (32-256 ch), 2 blocks each; twice resnet_s's depth",
+                            (32, 64, 128, 256), (2, 2, 2, 2)),
+    "resnet_m": ResNetPlan("residual net: 4 stages (48-384 ch), 2-2-2-1 blocks; more accurate, ~4x the cost",
+                           (48, 96, 192, 384), (2, 2, 2, 1)),
+    "resnet_w": ResNetPlan("wide residual net: 4 stages (64-512 ch), 1-2-2-1 blocks",
+                           (64, 128, 256, 512), (1, 2, 2, 1), dropout=0.4),
+}
+for _name, _plan in PLANS.items():
+    register_model(_name, _plan.description)(_plan)
