@@ -106,7 +106,7 @@ def test_fer2013_csv_codes_and_usage(runner, app, tmp_path):
     rng = np.random.default_rng(0)
     pixels = lambda: " ".join(map(str, face_like(0, rng).ravel()))  # noqa: E731
     rows = [f"{code},{pixels()},{usage}" for code in range(7) for usage in ("Training", "PublicTest", "PrivateTest")]
-    rows += [f"3,1 2 3,Training", f"9,{pixels()},Training", f"x,{pixels()},Training", f"2,{pixels()},Elsewhere"]
+    rows += ["3,1 2 3,Training", f"9,{pixels()},Training", f"x,{pixels()},Training", f"2,{pixels()},Elsewhere"]
     _write_csv(tmp_path / "fer2013.csv", rows)
     result, cache = _prepare(runner, app, tmp_path / "fer2013.csv", "-o", tmp_path / "c.npz")
     assert result.exit_code == 0, result.stderr
