@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fer_cli.labels import EMOTIONS  # noqa: F401
 from helpers import write_class_folders
 
+# TensorFlow's C++ logs stay out of test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +52,3 @@ def tiny_run(tiny_data, tmp_path_factory) -> Path:
     )
     assert result.exit_code == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
-
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
