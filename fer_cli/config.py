@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_cli.errors import ConfigError
+from fer_cli.training.strategy import STRATEGIES
 
 
 @dataclass
@@ -69,6 +70,8 @@ class TrainConfig:
     ema: float = 0.0
     report_split: str | None = None
     tensorboard: bool = True
+    strategy: str = "auto"
+    shuffle_buffer: int = 10_000
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +92,8 @@ class TrainConfig:
             (self.patience >= 0, "patience must not be negative"),
             (self.class_weight in CLASS_WEIGHTS, f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}"),
             (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
+            (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
+            (self.shuffle_buffer >= 1, "shuffle_buffer must be at least 1"),
             (0 <= self.augment.erasing <= 1, "augment.erasing is a probability in [0, 1]"),
             (self.augment.mixup >= 0 and self.augment.cutmix >= 0, "augment.mixup and augment.cutmix must not be negative"),
         ]

@@ -49,7 +49,7 @@ def evaluate(
         raise UsageError("missing DATA: a data folder, a fer2013.csv or a .npz cache")
     ref = resolve_model(model)
     with output.counting_progress("decoding", quiet) as on_start:
-        dataset = load_dataset(data, on_start=on_start)
+        dataset = load_dataset(data, on_start=on_start, splits=(split,))
     chosen = dataset.split(split)
     runtime = open_runtime(ref, tta.value)
     report = evaluate_split(runtime, ref.class_names, dataset.class_names, chosen.images, chosen.labels)

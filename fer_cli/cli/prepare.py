@@ -1,4 +1,4 @@
-"""``fer prepare``: decode a data folder or fer2013.csv into a .npz cache."""
+"""``fer prepare``: decode a data folder or fer2013.csv into a .npz cache, or a folder into TFRecord shards."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def prepare(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file to write. [default: ~/.cache/fer/NAME-HASH.npz]", show_default=False)] = None,
     strict: StrictOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is up to date.")] = False,
+    shard_size: Annotated[Optional[int], typer.Option("--shard-size", help="Write a folder of TFRecord shards of this many images each, with bounded memory, for data larger than memory; `fer train` streams it.", min=1, show_default=False)] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Decode images into a compressed .npz cache (48x48 grayscale) with a JSON manifest.
@@ -33,12 +34,19 @@ def prepare(
       fer prepare fer2013.csv -o fer2013.npz
 
       fer prepare images/ --strict
-    """
-    from fer_cli.data import build_cache
 
+      fer prepare big_images/ --shard-size 50000 -o big.shards
+    """
     start = time.perf_counter()
     with output.counting_progress("decoding", quiet) as on_start:
-        result = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
+        if shard_size:
+            from fer_cli.data.shards import build_shards
+
+            result = build_shards(data, out=out, shard_size=shard_size, strict=strict, force=force, on_start=on_start)
+        else:
+            from fer_cli.data import build_cache
+
+            result = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
     seconds = time.perf_counter() - start
     manifest = result.manifest
     total = sum(sum(counts.values()) for counts in manifest["counts"].values())
@@ -52,8 +60,9 @@ def prepare(
         for item in skipped[:20]:
             output.warn(f"skipped {item['path']}: {item['reason']}")
         if len(skipped) > 20:
-            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {result.path.with_suffix('.json')})")
-        verb = "reused cache" if result.reused else "wrote cache"
+            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {result.path / 'manifest.json' if shard_size else result.path.with_suffix('.json')})")
+        what = f"{sum(len(v) for v in manifest['shards'].values())} shards" if shard_size else "cache"
+        verb = f"reused {what}" if result.reused else f"wrote {what}"
         rate = "" if result.reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
         output.info(f"{verb} {result.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
     output.write_stdout(f"{result.path}\n")

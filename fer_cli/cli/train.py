@@ -11,6 +11,7 @@ from fer_cli import output
 from fer_cli.cli.errors import handle_errors
 from fer_cli.cli.options import DataArg, QuietOpt, SeedOpt
 from fer_cli.errors import UsageError
+from fer_cli.training.strategy import StrategyName
 
 
 @handle_errors
@@ -24,6 +25,7 @@ def train(
     seed: SeedOpt = None,
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders. [default: runs]", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken. [default: train]", show_default=False)] = None,
+    strategy: Annotated[Optional[StrategyName], typer.Option("--strategy", help="Where to train (tf.distribute): auto, one-device, mirrored (all local GPUs, else CPUs) or multi-worker (the cluster in TF_CONFIG). [default: auto]", case_sensitive=False, show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
     list_models: Annotated[bool, typer.Option("--list-models", help="List the architectures with parameters and FLOPs, then exit.")] = False,
     quiet: QuietOpt = False,
@@ -42,6 +44,8 @@ def train(
       run=$(fer train images/ --epochs 5 | tail -1); fer evaluate images/ --model $run
 
       fer train --resume runs/train
+
+      TF_CONFIG='{"cluster": {"worker": ["a:2222", "b:2222"]}, "task": {"type": "worker", "index": 0}}' fer train images/ --strategy multi-worker --name exp1
     """
     if list_models:
         _list_models()
@@ -59,6 +63,7 @@ def train(
         "seed": seed,
         "runs_dir": str(runs_dir) if runs_dir else None,
         "name": name,
+        "strategy": strategy.value if strategy else None,
     }
     if resume is not None:
         given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])

@@ -31,40 +31,71 @@ def audit(splits: dict[str, Any]) -> dict[str, Any]:
         ``blank``: paths of uniform images.
     """
     digests = {name: _digests(split.images) for name, split in splits.items()}
+    labels = {name: split.labels.tolist() for name, split in splits.items()}
+    blank = [
+        str(path)
+        for split in splits.values()
+        for image, path in zip(split.images, split.paths)
+        if is_blank(image)
+    ]
+    return audit_digests(digests, labels, blank)
+
+
+def is_blank(image: np.ndarray) -> bool:
+    """Whether an image is uniform (shows nothing)."""
+    return int(image.max()) - int(image.min()) <= BLANK_RANGE
+
+
+class StreamingAudit:
+    """Collects what `audit` needs image by image, for data sets that never sit in memory whole.
+
+    It keeps a 12-byte digest per image, not the image.
+    """
+
+    def __init__(self):
+        self.digests: dict[str, list[bytes]] = defaultdict(list)
+        self.labels: dict[str, list[int]] = defaultdict(list)
+        self.blank: list[str] = []
+
+    def add(self, split: str, images: np.ndarray, labels: list[int], paths: list[str]) -> None:
+        self.digests[split].extend(_digests(images))
+        self.labels[split].extend(labels)
+        self.blank.extend(path for image, path in zip(images, paths) if is_blank(image))
+
+    def report(self) -> dict[str, Any]:
+        return audit_digests(dict(self.digests), dict(self.labels), self.blank)
+
+
+def audit_digests(digests: dict[str, list[bytes]], labels: dict[str, list[int]], blank: list[str]) -> dict[str, Any]:
+    """The `audit` report from per-split image digests and labels, and the blank images' paths."""
     duplicates = {}
-    for name, split in splits.items():
+    for name in digests:
         groups: dict[bytes, set[int]] = defaultdict(set)
         counts: dict[bytes, int] = defaultdict(int)
-        for digest, label in zip(digests[name], split.labels.tolist()):
+        for digest, label in zip(digests[name], labels[name]):
             groups[digest].add(label)
             counts[digest] += 1
         repeated = [d for d, n in counts.items() if n > 1]
         duplicates[name] = {
-            "images": len(split.labels),
+            "images": len(labels[name]),
             "distinct": len(counts),
             "groups": len(repeated),
             "conflicting_groups": sum(1 for d in repeated if len(groups[d]) > 1),
         }
     leakage = {}
-    train = "train" if "train" in splits else None
+    train = "train" if "train" in digests else None
     if train:
         train_labels: dict[bytes, set[int]] = defaultdict(set)
-        for digest, label in zip(digests[train], splits[train].labels.tolist()):
+        for digest, label in zip(digests[train], labels[train]):
             train_labels[digest].add(label)
         for name in EVALUATION_SPLITS:
-            if name not in splits:
+            if name not in digests:
                 continue
-            shared = [(d, label) for d, label in zip(digests[name], splits[name].labels.tolist()) if d in train_labels]
+            shared = [(d, label) for d, label in zip(digests[name], labels[name]) if d in train_labels]
             leakage[name] = {
                 "images_in_train": len(shared),
                 "with_other_label": sum(1 for d, label in shared if label not in train_labels[d]),
             }
-    blank = [
-        str(path)
-        for split in splits.values()
-        for image, path in zip(split.images, split.paths)
-        if int(image.max()) - int(image.min()) <= BLANK_RANGE
-    ]
     return {"duplicates": duplicates, "leakage": leakage, "blank": blank}
 
 

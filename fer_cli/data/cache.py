@@ -297,20 +297,30 @@ def _strict_message(skipped: list[dict]) -> str:
 
 
 def load_dataset(
-    data: Path, strict: bool = False, on_start: Callable[[int], Callable[[int], None]] | None = None
+    data: Path,
+    strict: bool = False,
+    on_start: Callable[[int], Callable[[int], None]] | None = None,
+    splits: tuple[str, ...] | None = None,
 ) -> Dataset:
-    """Load data from a .npz cache, or prepare a folder/csv through the default cache.
+    """Load data from a .npz cache or shard folder, or prepare a folder/csv through the default cache.
 
     Args:
-        data: a .npz cache, a data folder or a fer2013.csv.
+        data: a .npz cache, a shard folder, a data folder or a fer2013.csv.
         strict: see `build_cache`. Defaults to `False`.
         on_start: see `build_cache`.
+        splits: of a shard folder, read only these splits (when it has them). Defaults to all.
 
     Returns:
         The data set.
     """
+    from fer_cli.data.shards import is_shard_dir, load_shards
+
     data = Path(data)
     if data.suffix.lower() == ".npz":
         return load_cache(data)
+    if is_shard_dir(data):
+        shards = load_shards(data)
+        wanted = [s for s in shards.splits if splits is None or s in splits] or list(shards.splits)
+        return Dataset(shards.class_names, {s: shards.read_split(s) for s in wanted}, shards.manifest, data)
     result = build_cache(data, strict=strict, on_start=on_start)
     return result.dataset or load_cache(result.path)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -82,3 +83,40 @@ def decode_images(
             for index, result in enumerate(pool.map(_decode_chunk, chunks)):
                 collect(index * CHUNK, result)
     return images, failures
+
+
+def iter_decoded(
+    paths: Sequence[Path], workers: int | None = None, window: int = 4
+) -> Iterator[tuple[int, np.ndarray, list[tuple[int, str]]]]:
+    """Decode image files in order, chunk by chunk, holding only a few chunks in memory.
+
+    For data sets larger than memory: at most ``window`` chunks per process
+    are decoded ahead of the consumer.
+
+    Args:
+        paths: image files.
+        workers: processes to use. Defaults to the number of cores.
+        window: chunks in flight per process. Defaults to `4`.
+
+    Yields:
+        (index of the chunk's first file, its images (n, 48, 48) with zeros where
+        decoding failed, its failures as (index within the chunk, reason)).
+    """
+    names = [str(p) for p in paths]
+    starts = range(0, len(names), CHUNK)
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(names) < PARALLEL_MIN_FILES:
+        for start in starts:
+            yield (start, *_decode_chunk(names[start : start + CHUNK]))
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque = deque()
+        for start in starts:
+            pending.append((start, pool.submit(_decode_chunk, names[start : start + CHUNK])))
+            if len(pending) >= window * workers:
+                first, future = pending.popleft()
+                yield (first, *future.result())
+        while pending:
+            first, future = pending.popleft()
+            yield (first, *future.result())

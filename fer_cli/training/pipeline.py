@@ -1,4 +1,4 @@
-"""tf.data input pipelines over in-memory uint8 images, with optional augmentation."""
+"""tf.data input pipelines: batching and augmenting (uint8 image, label) examples, from memory or a stream."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def make_dataset(
     shuffle: bool,
     seed: int,
     augment: AugmentConfig | None = None,
+    context=None,
 ):
     """A batched `tf.data.Dataset` of (float32 images (N,48,48,1) in 0..255, one-hot labels).
 
@@ -47,14 +48,37 @@ def make_dataset(
         shuffle: reshuffle every epoch (seeded).
         seed: random seed for shuffling and augmentation.
         augment: random changes for training. Defaults to `None`.
+        context: a `tf.distribute.InputContext`; this input pipeline then
+            keeps only its share of the samples. Defaults to `None`.
     """
     from fer_cli.tf_env import tensorflow
 
     tf = tensorflow()
 
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    if context is not None and context.num_input_pipelines > 1:
+        ds = ds.shard(context.num_input_pipelines, context.input_pipeline_id)
     if shuffle:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return batch_examples(ds, num_classes, batch_size, seed, augment)
+
+
+def batch_examples(ds, num_classes: int, batch_size: int, seed: int, augment: AugmentConfig | None = None):
+    """Batch a dataset of (uint8 image (48,48), int label) for a model, augmenting if asked.
+
+    Args:
+        ds: the examples, in the order to train on.
+        num_classes: width of the one-hot targets.
+        batch_size: samples per batch.
+        seed: random seed for augmentation.
+        augment: random changes for training. Defaults to `None`.
+
+    Returns:
+        A prefetched dataset of (float32 images (N,48,48,1) in 0..255, one-hot labels).
+    """
+    from fer_cli.tf_env import tensorflow
+
+    tf = tensorflow()
     ds = ds.batch(batch_size)
 
     from fer_cli.training.augment import batch_augmenter

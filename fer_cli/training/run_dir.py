@@ -55,3 +55,28 @@ def read_history(path: Path) -> list[dict[str, float]]:
         return []
     with path.open(newline="", encoding="utf-8") as handle:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+WORKERS_DIR = "workers"
+
+
+def worker_dir(run_dir: Path, worker_id: str) -> Path:
+    """Where a worker other than the chief keeps its own checkpoints of a multi-worker run.
+
+    Inside the run folder, so that on a disk every machine shares it clobbers
+    nothing of the chief's, and on separate disks each machine has its own.
+    """
+    return run_dir / WORKERS_DIR / worker_id
+
+
+def cluster_run_dir(runs_dir: Path, name: str | None) -> Path:
+    """The run folder of a fresh multi-worker run: ``RUNS_DIR/NAME`` exactly, never renumbered,
+    because workers on other machines must find the same name without asking the chief.
+
+    Raises:
+        UsageError: for a bad name, or a folder that already holds a run.
+    """
+    name = name or "train"
+    if not _NAME.match(name) or name in {".", ".."}:
+        raise UsageError(f"run name {name!r} must be a plain folder name (letters, digits, . _ -)")
+    return runs_dir / name

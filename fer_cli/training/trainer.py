@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -13,7 +14,6 @@ import numpy as np
 from fer_cli import output
 from fer_cli.atomic import write_text
 from fer_cli.config import TrainConfig, dump_config, load_config
-from fer_cli.data import Dataset
 from fer_cli.errors import DataError, UsageError
 from fer_cli.training.run_dir import (
     CLASSES_FILE,
@@ -43,27 +43,6 @@ class TrainResult:
     interrupted: bool
     best: float | None
     seconds: float
-
-
-def split_for_training(dataset: Dataset, config: TrainConfig) -> tuple[tuple, tuple | None]:
-    """The (images, labels) to train on and to validate on.
-
-    A ``val`` split in the data is used as is; otherwise a seeded, stratified
-    `config.val_split` share of train is held out (none when it is 0).
-    """
-    from fer_cli.training.pipeline import stratified_split
-
-    train_name = "train" if "train" in dataset.splits else "all"
-    if train_name not in dataset.splits:
-        raise DataError(f"no training split in the data (it has: {', '.join(sorted(dataset.splits))})")
-    train = dataset.splits[train_name]
-    if "val" in dataset.splits:
-        val = dataset.splits["val"]
-        return (train.images, train.labels), (val.images, val.labels)
-    if config.val_split == 0:
-        return (train.images, train.labels), None
-    train_idx, val_idx = stratified_split(train.labels, config.val_split, config.seed)
-    return (train.images[train_idx], train.labels[train_idx]), (train.images[val_idx], train.labels[val_idx])
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int):
@@ -97,28 +76,34 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(lr, weight_decay=config.weight_decay or None, **ema)
 
 
-def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
-    """Per-class loss weights: ``balanced`` (n / (classes × count)), its square root ``sqrt``, or `None`.
+def class_weights(counts: np.ndarray, mode: str) -> dict[int, float] | None:
+    """Per-class loss weights from images per class: ``balanced`` (n / (classes × count)), its square root ``sqrt``, or `None`.
 
     Weights are scaled to average 1 over the samples, so the learning rate keeps its meaning.
     """
     if mode == "none":
         return None
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    weights = np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
+    counts = np.asarray(counts, dtype=np.float64)
+    total, num_classes = counts.sum(), len(counts)
+    weights = np.where(counts > 0, total / (num_classes * np.maximum(counts, 1)), 0.0)
     if mode == "sqrt":
         weights = np.sqrt(weights)
-    weights /= float(np.sum(weights * counts) / len(labels))
+    weights /= float(np.sum(weights * counts) / total)
     return {i: float(w) for i, w in enumerate(weights)}
 
 
-def make_callbacks(config: TrainConfig, run_dir: Path, dataset: Dataset, has_val: bool, steps: int,
-                   history: list, state: dict, quiet: bool) -> list:
+def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int, history: list, state: dict,
+                   quiet: bool, measure_split, chief: bool = True) -> list:
     """The callbacks of a run, in the order they must run at each epoch end.
 
     EMA weights are swapped in first, so the extra-split report, checkpoints and
     curves all see the averaged weights; the checkpoint writes the history that
-    the curves are drawn from.
+    the curves are drawn from. Only the chief draws curves and logs TensorBoard;
+    other workers of a multi-worker run only checkpoint, into their own folder.
+
+    Args:
+        measure_split: returns a `SplitReport` measure for a split name.
+        chief: this process writes the run folder. Defaults to `True`.
     """
     from fer_cli.tf_env import keras as _keras
     from fer_cli.training.callbacks import GracefulStop, RichProgress, RunCheckpoint, SplitReport, TrainingCurves
@@ -130,15 +115,12 @@ def make_callbacks(config: TrainConfig, run_dir: Path, dataset: Dataset, has_val
     if config.ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.report_split:
-        split = dataset.split(config.report_split)
-        callbacks.append(SplitReport(config.report_split, split.images, split.labels))
-    callbacks += [
-        RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best")),
-        TrainingCurves(run_dir),
-        GracefulStop(),
-        RichProgress(config.epochs, steps, quiet),
-    ]
-    if config.tensorboard:
+        callbacks.append(SplitReport(config.report_split, measure_split(config.report_split)))
+    callbacks.append(RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best")))
+    if chief:
+        callbacks.append(TrainingCurves(run_dir))
+    callbacks += [GracefulStop(), RichProgress(config.epochs, steps, quiet)]
+    if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / TENSORBOARD_DIR), write_graph=False, profile_batch=0))
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, mode="max"))
@@ -148,19 +130,58 @@ def make_callbacks(config: TrainConfig, run_dir: Path, dataset: Dataset, has_val
     return callbacks
 
 
-def _load_resume(run_dir: Path):
-    from fer_cli.runtimes.keras_runtime import load_keras_model
-    from fer_cli.training.run_dir import read_history
+def _fit_measure(inputs):
+    """`SplitReport` measures for the `model.fit` path."""
+
+    def for_split(name: str):
+        def measure(model) -> float:
+            correct = total = 0
+            for images, targets in inputs.report(name, 256):
+                predicted = model.predict_on_batch(images).argmax(axis=1)
+                correct += int(np.sum(predicted == targets.numpy().argmax(axis=1)))
+                total += len(predicted)
+            return correct / max(total, 1)
+
+        return measure
+
+    return for_split
+
+
+def _resume_state(run_dir: Path) -> tuple[TrainConfig, Path, list, dict]:
+    """A run's config, this process's state folder, history and state, read without TensorFlow."""
+    from fer_cli.training.run_dir import read_history, worker_dir
+    from fer_cli.training.strategy import read_tf_config
 
     if not is_run_dir(run_dir):
         raise UsageError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
-    if not (run_dir / LAST_MODEL).is_file():
-        raise UsageError(f"{run_dir} has no {LAST_MODEL} to resume from (it finished no epoch)")
+    cluster = read_tf_config()
+    state_dir = run_dir
+    if cluster is not None and cluster.tasks > 1 and not cluster.is_chief:
+        state_dir = worker_dir(run_dir, cluster.worker_id)
+    if not (state_dir / LAST_MODEL).is_file():
+        raise UsageError(f"{state_dir} has no {LAST_MODEL} to resume from (it finished no epoch)")
     config = load_config(run_dir / CONFIG_FILE)
-    model = load_keras_model(run_dir / LAST_MODEL, compile=True)
-    history = read_history(run_dir / HISTORY_FILE)
-    state = json.loads((run_dir / STATE_FILE).read_text()) if (run_dir / STATE_FILE).is_file() else {}
-    return config, model, history, state
+    history = read_history(state_dir / HISTORY_FILE)
+    state = json.loads((state_dir / STATE_FILE).read_text()) if (state_dir / STATE_FILE).is_file() else {}
+    return config, state_dir, history, state
+
+
+def _new_run(config: TrainConfig, placement, class_names) -> tuple[Path, Path]:
+    """Create the run folder (the chief) or this worker's own folder in it; return (run folder, state folder)."""
+    from fer_cli.training.run_dir import cluster_run_dir, worker_dir
+
+    if placement.workers == 1:
+        run_dir = new_run_dir(Path(config.runs_dir), config.name)
+        state_dir = run_dir
+    else:
+        run_dir = cluster_run_dir(Path(config.runs_dir), config.name)
+        state_dir = run_dir if placement.is_chief else worker_dir(run_dir, placement.worker_id)
+        if is_run_dir(state_dir):
+            raise UsageError(f"{state_dir} already holds a run; continue it with --resume {run_dir} or pick another --name")
+        state_dir.mkdir(parents=True, exist_ok=True)
+    write_text(state_dir / CONFIG_FILE, dump_config(config))
+    write_text(state_dir / CLASSES_FILE, json.dumps(list(class_names)) + "\n")
+    return run_dir, state_dir
 
 
 def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, quiet: bool = False) -> TrainResult:
@@ -168,7 +189,8 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
     Args:
         config: the resolved config (ignored when resuming: the run's own is used).
-        dataset_loader: called with the config's data path, returns the `Dataset`.
+        dataset_loader: called with the config's data path, returns the `Dataset`
+            (a shard folder is streamed instead).
         resume: a run folder to continue to its planned number of epochs. Defaults to `None`.
         quiet: no progress output. Defaults to `False`.
 
@@ -177,70 +199,102 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     """
     history: list = []
     state: dict = {}
-    model = None
+    state_dir = None
     if resume is not None:
-        config, model, history, state = _load_resume(Path(resume))
+        config, state_dir, history, state = _resume_state(Path(resume))
         run_dir = Path(resume)
     elif config is None:
         raise UsageError("nothing to train: give a config or a run folder to resume")
     if not config.data:
         raise UsageError("no training data: pass DATA or set `data:` in the config")
-    dataset = dataset_loader(Path(config.data))
+
+    from fer_cli.training.strategy import make_placement
+
+    # First of all TensorFlow work: a multi-worker strategy must exist before any op runs.
+    placement = make_placement(config.strategy)
+    from fer_cli.training.inputs import open_inputs
+
+    inputs = open_inputs(config.data, config, dataset_loader)
 
     from fer_cli.tf_env import keras as _keras
 
     keras = _keras()
 
     from fer_cli.training.callbacks import GracefulStop, RunCheckpoint
-    from fer_cli.training.pipeline import make_dataset
 
     done = len(history)
     keras.utils.set_random_seed(config.seed + done)
-    (x_train, y_train), val = split_for_training(dataset, config)
-    num_classes = len(dataset.class_names)
-    steps = math.ceil(len(y_train) / config.batch_size)
-    train_ds = make_dataset(x_train, y_train, num_classes, config.batch_size, True, config.seed + done, config.augment)
-    val_ds = make_dataset(*val, num_classes, 256, False, config.seed) if val else None
+    num_classes = len(inputs.class_names)
+    steps = math.ceil(inputs.train_count / config.batch_size)
 
-    if model is None:
-        from fer_cli.models import build_model
+    with placement.strategy.scope():
+        if state_dir is not None:
+            from fer_cli.runtimes.keras_runtime import load_keras_model
 
-        model = build_model(config.model, num_classes)
-        model.compile(
-            optimizer=make_optimizer(config, steps),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
-        )
-        run_dir = new_run_dir(Path(config.runs_dir), config.name)
-        write_text(run_dir / CONFIG_FILE, dump_config(config))
-        write_text(run_dir / CLASSES_FILE, json.dumps(list(dataset.class_names)) + "\n")
-    elif model.output_shape[-1] != num_classes:
-        raise DataError(f"the run was trained on {model.output_shape[-1]} classes, the data has {num_classes}")
+            model = load_keras_model(state_dir / LAST_MODEL, compile=True)
+            if model.output_shape[-1] != num_classes:
+                raise DataError(f"the run was trained on {model.output_shape[-1]} classes, the data has {num_classes}")
+        else:
+            from fer_cli.models import build_model
+
+            model = build_model(config.model, num_classes)
+            model.compile(
+                optimizer=make_optimizer(config, steps),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                metrics=["accuracy"],
+            )
+    if state_dir is None:
+        run_dir, state_dir = _new_run(config, placement, inputs.class_names)
 
     if done >= config.epochs:
         output.info(f"{run_dir} already finished its {config.epochs} epochs")
         return TrainResult(run_dir, done, False, state.get("best"), 0.0)
 
     if not quiet:
+        where = f"; {placement.replicas} replicas ({placement.name}"
+        where += f", {placement.worker_id} of {placement.workers} workers)" if placement.workers > 1 else ")"
         output.info(
-            f"training {config.model} on {len(y_train)} images"
-            + (f", validating on {len(val[1])}" if val else "")
+            f"training {config.model} on {inputs.train_count} images"
+            + (f", validating on {inputs.val_count}" if inputs.val_count else "")
+            + (where if placement.distributed else "")
+            + (", streamed from shards" if inputs.streamed else "")
             + f"; run folder {run_dir}"
         )
-    callbacks = make_callbacks(config, run_dir, dataset, val is not None, steps, history, state, quiet)
+    weights = class_weights(inputs.train_class_counts, config.class_weight)
     start = time.perf_counter()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        initial_epoch=done,
-        callbacks=callbacks,
-        class_weight=class_weights(y_train, num_classes, config.class_weight),
-        verbose=0,
-        shuffle=False,
-    )
+    if placement.distributed:
+        from fer_cli.training.distributed_loop import DistributedLoop
+
+        loop = DistributedLoop(placement, model, inputs, config, done, weights)
+        callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, loop.steps, history, state, quiet,
+                                   loop.split_measure, chief=placement.is_chief)
+        loop.run(callbacks)
+    else:
+        callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, steps, history, state, quiet, _fit_measure(inputs))
+        train_batches = inputs.train(config.batch_size, config.seed + done)
+        if inputs.streamed:
+            # A stream's length is unknown to Keras: repeat it and count the steps of an epoch.
+            train_batches = train_batches.repeat()
+        model.fit(
+            train_batches,
+            steps_per_epoch=steps if inputs.streamed else None,
+            validation_data=inputs.val(256),
+            epochs=config.epochs,
+            initial_epoch=done,
+            callbacks=callbacks,
+            class_weight=weights,
+            verbose=0,
+            shuffle=False,
+        )
     seconds = time.perf_counter() - start
     checkpoint = next(c for c in callbacks if isinstance(c, RunCheckpoint))
     stopper = next(c for c in callbacks if isinstance(c, GracefulStop))
-    return TrainResult(run_dir, len(checkpoint.history), stopper.stopped, checkpoint.best, seconds)
+    finished = len(checkpoint.history) >= config.epochs or not stopper.stopped
+    if state_dir != run_dir and finished:
+        # A worker's own checkpoints only serve to resume; the chief's run folder is the result.
+        import shutil
 
+        shutil.rmtree(state_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # other workers may still be finishing theirs
+            state_dir.parent.rmdir()
+    return TrainResult(run_dir, len(checkpoint.history), stopper.stopped, checkpoint.best, seconds)
