@@ -284,3 +284,26 @@ def test_evaluate_reads_a_shard_folder(runner, app, shards, tiny_run):
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["n"] == 70 and report["split"] == "test"
+
+
+def test_strategy_is_a_config_key():
+    from fer_cli.config import load_config
+    from fer_cli.errors import ConfigError
+
+    assert load_config(overrides={"strategy": "mirrored"}).strategy == "mirrored"
+    with pytest.raises(ConfigError, match="strategy must be one of"):
+        load_config(overrides={"strategy": "tpu"})
+
+
+def test_streamed_decode_keeps_order_with_a_bounded_window(learnable, monkeypatch):
+    from fer_cli.data import decode
+
+    monkeypatch.setattr(decode, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(decode, "CHUNK", 16)
+    paths = sorted(learnable.rglob("*.png"))[:100] + [learnable / "missing.png"]
+    chunks = list(decode.iter_decoded(paths, workers=2, window=1))
+    assert [start for start, _, _ in chunks] == list(range(0, 101, 16))
+    images = np.concatenate([c[1] for c in chunks])
+    expected, failures = decode.decode_images(paths, workers=1)
+    assert np.array_equal(images, expected)
+    assert chunks[-1][2] == [(100 - 96, "no such file or directory")] and failures == {100: "no such file or directory"}

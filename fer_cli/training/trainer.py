@@ -152,15 +152,16 @@ def _resume_state(run_dir: Path) -> tuple[TrainConfig, Path, list, dict]:
     from fer_cli.training.run_dir import read_history, worker_dir
     from fer_cli.training.strategy import read_tf_config
 
-    if not is_run_dir(run_dir):
-        raise UsageError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
     cluster = read_tf_config()
     state_dir = run_dir
     if cluster is not None and cluster.tasks > 1 and not cluster.is_chief:
+        # On its own machine a worker may have only its own folder, not the chief's.
         state_dir = worker_dir(run_dir, cluster.worker_id)
+    if not is_run_dir(state_dir):
+        raise UsageError(f"{state_dir} is not a run folder (no {CONFIG_FILE})")
     if not (state_dir / LAST_MODEL).is_file():
         raise UsageError(f"{state_dir} has no {LAST_MODEL} to resume from (it finished no epoch)")
-    config = load_config(run_dir / CONFIG_FILE)
+    config = load_config(state_dir / CONFIG_FILE)
     history = read_history(state_dir / HISTORY_FILE)
     state = json.loads((state_dir / STATE_FILE).read_text()) if (state_dir / STATE_FILE).is_file() else {}
     return config, state_dir, history, state
