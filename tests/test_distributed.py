@@ -135,6 +135,17 @@ def test_mirrored_trains_on_two_replicas(learnable, tmp_path):
     assert float(rows[-1].split(",")[header.index("val_accuracy")]) > 0.5  # chance is 1/7
 
 
+def test_global_batch_must_split_evenly(learnable, tmp_path):
+    process = subprocess.run(
+        [sys.executable, "-c", MIRRORED, "train", str(learnable), "--strategy", "mirrored", "--batch-size", "15",
+         "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert process.returncode == 2
+    assert "Error: batch_size 15 must be a multiple of the 2 replicas" in process.stderr
+    assert not list(tmp_path.iterdir())
+
+
 # Two workers on loopback ports ------------------------------------------------------------------
 
 

@@ -57,14 +57,12 @@ class DistributedLoop:
         self.initial_epoch = initial_epoch
         strategy = placement.strategy
         global_batch = config.batch_size
-        if global_batch % placement.replicas:
-            raise FerError(f"batch_size {global_batch} must be a multiple of the {placement.replicas} replicas")
         self.steps = global_steps(inputs.train_count, global_batch)
         seed = config.seed + initial_epoch
 
         def train_input(context):
             batch = context.get_per_replica_batch_size(global_batch)
-            # Repeating, so that every worker has a full batch at every step of every epoch.
+            # Repeating, so that no worker runs out of batches before the others.
             return inputs.train(batch, seed, context).repeat()
 
         self._train_batches = iter(strategy.distribute_datasets_from_function(train_input))

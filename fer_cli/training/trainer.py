@@ -14,7 +14,7 @@ import numpy as np
 from fer_cli import output
 from fer_cli.atomic import write_text
 from fer_cli.config import TrainConfig, dump_config, load_config
-from fer_cli.errors import DataError, UsageError
+from fer_cli.errors import ConfigError, DataError, UsageError
 from fer_cli.training.run_dir import (
     CLASSES_FILE,
     CONFIG_FILE,
@@ -213,6 +213,8 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
     # First of all TensorFlow work: a multi-worker strategy must exist before any op runs.
     placement = make_placement(config.strategy)
+    if config.batch_size % placement.replicas:
+        raise ConfigError(f"batch_size {config.batch_size} must be a multiple of the {placement.replicas} replicas")
     from fer_cli.training.inputs import open_inputs
 
     inputs = open_inputs(config.data, config, dataset_loader)
