@@ -1,10 +1,10 @@
 """Measure the shipped model and print its model card (markdown) for the README.
 
-Usage: python benchmarks/model_card.py RUN_DIR [DATA] > card.md
+Usage: python benchmarks/model_card.py RUN_DIR [DATA] [--config configs/accurate.yaml] > card.md
 
 RUN_DIR is the run that trained the shipped model (for its config, history and
 training time); DATA the labelled test data (default: FER2013 PublicTest in
-../shared). Runs `fer evaluate` on the shipped model without and with flip TTA,
+../shared). Runs `fer evaluate` on the shipped model without TTA, with flip and with crops TTA,
 counts parameters and FLOPs, and times single-image inference on ONNX Runtime
 (median of 300 calls, after 20 warm-up calls).
 """
@@ -52,6 +52,7 @@ def latency_ms(onnx_path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
+    parser.add_argument("--config", default="configs/accurate.yaml", help="the committed config the run was trained from")
     parser.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared/data/fer2013/images"))
     args = parser.parse_args()
 
@@ -61,7 +62,7 @@ def main() -> None:
 
     config = yaml.safe_load((args.run / "config.yaml").read_text())
     history = read_history(args.run / "history.csv")
-    plain, flip = evaluate(args.data, "none"), evaluate(args.data, "flip")
+    plain, flip, crops = (evaluate(args.data, tta) for tta in ("none", "flip", "crops"))
     model = build_model(config["model"], len(plain["classes"]))
     hours = history[-1].get("seconds", 0) / 3600 if history else 0
     best = max(history, key=lambda r: r.get("val_accuracy", 0)) if history else {}
@@ -70,13 +71,14 @@ def main() -> None:
         f"- **Architecture**: `{config['model']}`, {model.count_params():,} parameters, "
         f"{count_flops(model) / 1e6:.0f} MFLOPs per 48x48 image; {DEFAULT_MODEL.stat().st_size / 1e6:.1f} MB (.keras), "
         f"{DEFAULT_MODEL.with_suffix('.onnx').stat().st_size / 1e6:.1f} MB (.onnx).",
-        f"- **Data**: FER2013 Training split (28,709 images), of which a stratified 20% (seed {config['seed']}) is held out "
+        f"- **Data**: FER2013 Training split (28,709 images), of which a stratified {config['val_split']:.0%} (seed {config['seed']}) is held out "
         "for validation and model selection; PublicTest (3,589) only for the figures below.",
-        f"- **Training**: `fer train ../shared/data/fer2013/images --config configs/default.yaml`; {len(history)} epochs, "
+        f"- **Training**: `fer train ../shared/data/fer2013/images --config {args.config}`; {len(history)} epochs, "
         f"{hours:.2f} h wall-clock on {platform.machine()} with 2 CPU cores (no GPU); best epoch {int(best.get('epoch', 0))} "
         f"(val accuracy {best.get('val_accuracy', 0):.4f}).",
         f"- **PublicTest accuracy**: **{plain['accuracy']:.2%}** (macro-F1 {plain['macro_f1']:.3f}); "
-        f"with `--tta flip`: **{flip['accuracy']:.2%}** (macro-F1 {flip['macro_f1']:.3f}).",
+        f"with `--tta flip`: **{flip['accuracy']:.2%}** (macro-F1 {flip['macro_f1']:.3f}); "
+        f"with `--tta crops`: **{crops['accuracy']:.2%}** (macro-F1 {crops['macro_f1']:.3f}).",
         f"- **Single-image latency** (ONNX Runtime, 1 image, median of 300): {latency_ms(DEFAULT_MODEL.with_suffix('.onnx')):.2f} ms.",
         "",
         "| class | precision | recall | F1 | support |",
