@@ -1,5 +1,7 @@
 """Config resolution: defaults, YAML, CLI overrides, unknown keys."""
 
+from pathlib import Path
+
 import pytest
 
 from fer_cli.config import dump_config, load_config
@@ -49,3 +51,9 @@ def test_cli_rejects_unknown_config_key(runner, app, tmp_path, tiny_data):
     path.write_text("learning_rat: 0.1\n")
     result = runner.invoke(app, ["train", str(tiny_data), "--config", str(path)])
     assert result.exit_code == 2 and result.stderr.startswith("Error:") and "learning_rat" in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_committed_configs_load(path):
+    config = load_config(path)
+    assert config.epochs >= 1 and config.val_split > 0  # every shipped recipe selects on validation only
