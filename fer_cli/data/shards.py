@@ -141,6 +141,9 @@ class _ShardWriter:
     """Writes one split's records, starting a new file every `shard_size` images."""
 
     def __init__(self, folder: Path, split: str, shard_size: int, num_classes: int):
+        from fer_cli.tf_env import tensorflow
+
+        self.tf = tensorflow()
         self.folder, self.split, self.shard_size = folder, split, shard_size
         self.shards: list[dict[str, Any]] = []
         self.buckets = np.zeros((BUCKETS, num_classes), dtype=np.int64)
@@ -148,9 +151,7 @@ class _ShardWriter:
         self._in_shard = 0
 
     def write(self, image: np.ndarray, label: int, path: str) -> None:
-        from fer_cli.tf_env import tensorflow
-
-        tf = tensorflow()
+        tf = self.tf
         if self._writer is None or self._in_shard == self.shard_size:
             self._close()
             name = f"{self.split}-{len(self.shards):05d}.tfrecord"

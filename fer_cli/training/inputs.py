@@ -59,7 +59,6 @@ class MemoryInputs:
         (self._x, self._y), self._val = split_for_training(dataset, config)
         self.train_count = len(self._y)
         self.val_count = len(self._val[1]) if self._val else 0
-        self.train_labels = self._y
 
     @property
     def train_class_counts(self) -> np.ndarray:
