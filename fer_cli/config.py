@@ -59,6 +59,7 @@ class TrainConfig:
     seed: int = 0
     runs_dir: str = "runs"
     name: str | None = None
+    init_weights: str | None = None
     optimizer: str = "adam"
     learning_rate: float = 0.001
     weight_decay: float = 0.0

@@ -1,6 +1,7 @@
 """Training features on tiny data: augmentation, class weights, schedules, EMA, reports, curves, TTA."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -139,3 +140,56 @@ def test_tta_in_evaluate_and_predict(runner, app, tiny_data, tiny_run):
     a = json.loads(runner.invoke(app, ["predict", str(image), "-m", str(tiny_run)]).stdout)
     b = json.loads(runner.invoke(app, ["predict", str(image), "-m", str(tiny_run), "--tta", "flip"]).stdout)
     assert a["path"] == b["path"] and a["scores"] != b["scores"]
+
+
+def _kernels(path):
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    model = load_keras_model(path)
+    return [w.numpy() for w in model.weights if w.path.endswith("kernel")]
+
+
+def test_init_weights_starts_from_a_trained_model(runner, app, tiny_data, tiny_run, tmp_path):
+    # A learning rate too small to move the weights: the new run ends where the old one was.
+    config = tmp_path / "c.yaml"
+    config.write_text(f"model: resnet_s\nepochs: 1\nbatch_size: 16\nlearning_rate: 1.0e-9\ninit_weights: {tiny_run / 'best.keras'}\n")
+    result = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path), "--name", "warm"])
+    assert result.exit_code == 0, result.stderr
+    assert f"started from the weights of {tiny_run / 'best.keras'}" in result.stderr
+    source, warm = _kernels(tiny_run / "best.keras"), _kernels(tmp_path / "warm" / "last.keras")
+    assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(source, warm))
+    # The run folder records where it started, as an absolute path.
+    recorded = yaml.safe_load((tmp_path / "warm" / "config.yaml").read_text())["init_weights"]
+    assert recorded == str((tiny_run / "best.keras").resolve())
+    cold = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path),
+                               "--name", "cold", "--init-weights", str(tmp_path / "missing.keras")])
+    assert cold.exit_code == 1 and cold.stderr.startswith("Error: no such model file")
+
+
+def test_init_weights_replaces_only_the_head_for_other_classes(runner, app, tiny_run, tmp_path):
+    from helpers import write_class_folders
+
+    write_class_folders(tmp_path / "data3" / "train", 8, seed=3, classes=("happy", "sad", "surprise"))
+    result = runner.invoke(app, ["train", str(tmp_path / "data3"), "--model", "resnet_s", "--epochs", "1", "-b", "8",
+                                 "--init-weights", str(tiny_run / "best.keras"), "--runs-dir", str(tmp_path), "--name", "three"])
+    assert result.exit_code == 0, result.stderr
+    assert "except its 7-class head" in result.stderr
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    assert load_keras_model(tmp_path / "three" / "best.keras").output_shape[-1] == 3
+
+
+def test_init_weights_refuses_another_architecture_or_class_order(runner, app, tiny_data, tiny_run, tmp_path):
+    other = runner.invoke(app, ["train", str(tiny_data), "--model", "seed", "--epochs", "1",
+                                "--init-weights", str(tiny_run / "best.keras"), "--runs-dir", str(tmp_path)])
+    assert other.exit_code == 1 and other.stderr.startswith("Error: ") and "is not a seed model" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    (shuffled / "best.keras").write_bytes((tiny_run / "best.keras").read_bytes())
+    classes = json.loads((tiny_run / "classes.json").read_text())
+    (shuffled / "classes.json").write_text(json.dumps(classes[::-1]))
+    reordered = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1",
+                                    "--init-weights", str(shuffled / "best.keras"), "--runs-dir", str(tmp_path)])
+    assert reordered.exit_code == 1 and "was trained on classes" in reordered.stderr
+    assert not (tmp_path / "train").exists()  # refused before any run folder is made

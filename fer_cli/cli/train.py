@@ -26,6 +26,7 @@ def train(
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders. [default: runs]", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken. [default: train]", show_default=False)] = None,
     strategy: Annotated[Optional[StrategyName], typer.Option("--strategy", help="Where to train (tf.distribute): auto, one-device, mirrored (all local GPUs, else CPUs) or multi-worker (the cluster in TF_CONFIG). [default: auto]", case_sensitive=False, show_default=False)] = None,
+    init_weights: Annotated[Optional[Path], typer.Option("--init-weights", help="Start from this .keras model's weights (same architecture; a different class count replaces only the head).", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
     list_models: Annotated[bool, typer.Option("--list-models", help="List the architectures with parameters and FLOPs, then exit.")] = False,
     quiet: QuietOpt = False,
@@ -44,6 +45,8 @@ def train(
       run=$(fer train images/ --epochs 5 | tail -1); fer evaluate images/ --model $run
 
       fer train --resume runs/train
+
+      fer train images/ --config configs/accurate_ft.yaml --init-weights runs/accurate/best.keras
 
       TF_CONFIG='{"cluster": {"worker": ["a:2222", "b:2222"]}, "task": {"type": "worker", "index": 0}}' fer train images/ --strategy multi-worker --name exp1
     """
@@ -64,6 +67,7 @@ def train(
         "runs_dir": str(runs_dir) if runs_dir else None,
         "name": name,
         "strategy": strategy.value if strategy else None,
+        "init_weights": str(init_weights.resolve()) if init_weights else None,
     }
     if resume is not None:
         given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
@@ -72,9 +76,12 @@ def train(
         resolved = None
     else:
         resolved = load_config(config, overrides)
-        if resolved.data and not Path(resolved.data).is_absolute() and config is not None:
-            # A data path in a config file is relative to the directory the command runs in.
+        # Paths in a config file are relative to the directory the command runs in;
+        # the run folder records them absolute so that it can be resumed from anywhere.
+        if resolved.data and config is not None:
             resolved.data = str(Path(resolved.data).resolve())
+        if resolved.init_weights:
+            resolved.init_weights = str(Path(resolved.init_weights).expanduser().resolve())
 
     def load(path: Path):
         with output.counting_progress("decoding", quiet) as on_start:

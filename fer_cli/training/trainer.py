@@ -241,6 +241,12 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
             from fer_cli.models import build_model
 
             model = build_model(config.model, num_classes)
+            if config.init_weights:
+                from fer_cli.training.warm_start import load_initial_weights
+
+                started_from = load_initial_weights(model, Path(config.init_weights), list(inputs.class_names))
+                if not quiet:
+                    output.info(started_from)
             model.compile(
                 optimizer=make_optimizer(config, steps),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
