@@ -1,11 +1,15 @@
 """Time-to-accuracy of a training run (in the spirit of DAWNBench), from its history.csv.
 
-Usage: python benchmarks/time_to_accuracy.py RUN_DIR [--targets 0.65 0.70] [--plot out.png]
+Usage: python benchmarks/time_to_accuracy.py RUN_DIR [RUN_DIR...] [--targets 0.65 0.70] [--plot out.png]
 
 A run trained with `report_split: test` logs, after every epoch, the wall-clock
 seconds so far (`seconds`), validation accuracy (`val_accuracy`) and test
 accuracy (`test_accuracy`). This prints, per target, the first epoch and time
 at which each reached it, as JSON, and optionally plots accuracy against time.
+
+Several run folders are the stages of one training, in order (each started
+with `--init-weights` from the one before): their epochs and seconds are
+joined end to end, so the clock counts the whole recipe.
 """
 
 from __future__ import annotations
@@ -24,16 +28,25 @@ def first_reaching(rows: list[dict], key: str, target: float) -> dict | None:
     return None
 
 
+def chain(stages: list[list[dict]]) -> list[dict]:
+    """The histories of successive stages as one: epochs and seconds carry on from the stage before."""
+    rows: list[dict] = []
+    for stage in stages:
+        epochs, seconds = (rows[-1]["epoch"], rows[-1]["seconds"]) if rows else (0, 0.0)
+        rows += [{**row, "epoch": row["epoch"] + epochs, "seconds": row["seconds"] + seconds} for row in stage]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path)
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders, the stages of one training in order")
     parser.add_argument("--targets", type=float, nargs="+", default=[0.65, 0.70])
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
-    rows = read_history(args.run / "history.csv")
+    rows = chain([read_history(run / "history.csv") for run in args.runs])
     keys = [k for k in ("val_accuracy", "test_accuracy") if rows and k in rows[0]]
     result = {
-        "run": str(args.run),
+        "runs": [str(run) for run in args.runs],
         "epochs": len(rows),
         "hours": round(rows[-1]["seconds"] / 3600, 2) if rows else 0,
         "best": {k: max(r[k] for r in rows) for k in keys},
