@@ -1,10 +1,11 @@
 """Measure the shipped model and print its model card (markdown) for the README.
 
-Usage: python benchmarks/model_card.py RUN_DIR [DATA] [--config configs/accurate.yaml] > card.md
+Usage: python benchmarks/model_card.py RUN_DIR [RUN_DIR...] [--config CONFIG...] [--data DATA] > card.md
 
 RUN_DIR is the run that trained the shipped model (for its config, history and
-training time); DATA the labelled test data (default: FER2013 PublicTest in
-../shared). Runs `fer evaluate` on the shipped model without TTA, with flip and with crops TTA,
+training time), or the runs of its stages in order, each started from the one
+before with `--init-weights` (one --config per run); DATA the labelled test data
+(default: FER2013 PublicTest in ../shared). Runs `fer evaluate` on the shipped model without TTA, with flip and with crops TTA,
 counts parameters and FLOPs, and times single-image inference on ONNX Runtime
 (median of 300 calls, after 20 warm-up calls).
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fer_cli.training.run_dir import read_history
+from fer_cli.training.run_dir import join_histories, read_history
 
 FER = [sys.executable, "-m", "fer_cli"]
 
@@ -51,17 +52,20 @@ def latency_ms(onnx_path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path)
-    parser.add_argument("--config", default="configs/accurate.yaml", help="the committed config the run was trained from")
-    parser.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared/data/fer2013/images"))
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders, the stages of the training in order")
+    parser.add_argument("--config", nargs="+", default=["configs/accurate.yaml"], help="the committed config of each run")
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/fer2013/images"))
     args = parser.parse_args()
+    if len(args.config) != len(args.runs):
+        parser.error("give one --config per run folder")
 
     from fer_cli.models import build_model
     from fer_cli.models.registry import count_flops
     from fer_cli.runtimes.resolve import DEFAULT_MODEL
 
-    config = yaml.safe_load((args.run / "config.yaml").read_text())
-    history = read_history(args.run / "history.csv")
+    config = yaml.safe_load((args.runs[-1] / "config.yaml").read_text())
+    stages = [read_history(run / "history.csv") for run in args.runs]
+    history = join_histories(stages)
     plain, flip, crops = (evaluate(args.data, tta) for tta in ("none", "flip", "crops"))
     model = build_model(config["model"], len(plain["classes"]))
     hours = history[-1].get("seconds", 0) / 3600 if history else 0
@@ -73,9 +77,10 @@ def main() -> None:
         f"{DEFAULT_MODEL.with_suffix('.onnx').stat().st_size / 1e6:.1f} MB (.onnx).",
         f"- **Data**: FER2013 Training split (28,709 images), of which a stratified {config['val_split']:.0%} (seed {config['seed']}) is held out "
         "for validation and model selection; PublicTest (3,589) only for the figures below.",
-        f"- **Training**: `fer train ../shared/data/fer2013/images --config {args.config}`; {len(history)} epochs, "
-        f"{hours:.2f} h wall-clock on {platform.machine()} with 2 CPU cores (no GPU); best epoch {int(best.get('epoch', 0))} "
-        f"(val accuracy {best.get('val_accuracy', 0):.4f}).",
+        "- **Training**: " + ", then ".join(
+            f"`fer train ../shared/data/fer2013/images --config {path}` ({len(stage)} epochs)" for path, stage in zip(args.config, stages)
+        ) + f"; {len(history)} epochs, {hours:.2f} h of training time on {platform.machine()} with 2 CPU cores (no GPU); "
+        f"best epoch {int(best.get('epoch', 0))} (val accuracy {best.get('val_accuracy', 0):.4f}).",
         f"- **PublicTest accuracy**: **{plain['accuracy']:.2%}** (macro-F1 {plain['macro_f1']:.3f}); "
         f"with `--tta flip`: **{flip['accuracy']:.2%}** (macro-F1 {flip['macro_f1']:.3f}); "
         f"with `--tta crops`: **{crops['accuracy']:.2%}** (macro-F1 {crops['macro_f1']:.3f}).",

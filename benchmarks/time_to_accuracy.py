@@ -18,23 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
-from fer_cli.training.run_dir import read_history
+from fer_cli.training.run_dir import join_histories, read_history
 
 
 def first_reaching(rows: list[dict], key: str, target: float) -> dict | None:
     for row in rows:
         if row.get(key, 0.0) >= target:
-            return {"epoch": int(row["epoch"]), "seconds": row["seconds"], "minutes": round(row["seconds"] / 60, 1)}
+            return {"epoch": int(row["epoch"]), "seconds": round(row["seconds"], 1), "minutes": round(row["seconds"] / 60, 1)}
     return None
-
-
-def chain(stages: list[list[dict]]) -> list[dict]:
-    """The histories of successive stages as one: epochs and seconds carry on from the stage before."""
-    rows: list[dict] = []
-    for stage in stages:
-        epochs, seconds = (rows[-1]["epoch"], rows[-1]["seconds"]) if rows else (0, 0.0)
-        rows += [{**row, "epoch": row["epoch"] + epochs, "seconds": row["seconds"] + seconds} for row in stage]
-    return rows
 
 
 def main() -> None:
@@ -43,7 +34,7 @@ def main() -> None:
     parser.add_argument("--targets", type=float, nargs="+", default=[0.65, 0.70])
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
-    rows = chain([read_history(run / "history.csv") for run in args.runs])
+    rows = join_histories([read_history(run / "history.csv") for run in args.runs])
     keys = [k for k in ("val_accuracy", "test_accuracy") if rows and k in rows[0]]
     result = {
         "runs": [str(run) for run in args.runs],

@@ -193,3 +193,13 @@ def test_init_weights_refuses_another_architecture_or_class_order(runner, app, t
                                     "--init-weights", str(shuffled / "best.keras"), "--runs-dir", str(tmp_path)])
     assert reordered.exit_code == 1 and "was trained on classes" in reordered.stderr
     assert not (tmp_path / "train").exists()  # refused before any run folder is made
+
+
+def test_join_histories_carries_epochs_and_seconds_on():
+    from fer_cli.training.run_dir import join_histories
+
+    first = [{"epoch": 1.0, "seconds": 10.0, "val_accuracy": 0.5}, {"epoch": 2.0, "seconds": 25.0, "val_accuracy": 0.6}]
+    second = [{"epoch": 1.0, "seconds": 7.0, "val_accuracy": 0.65}]
+    joined = join_histories([first, second])
+    assert [(r["epoch"], r["seconds"]) for r in joined] == [(1, 10), (2, 25), (3, 32)]
+    assert joined[-1]["val_accuracy"] == 0.65 and join_histories([]) == []

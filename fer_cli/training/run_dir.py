@@ -57,6 +57,16 @@ def read_history(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
+def join_histories(stages: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Histories of successive runs (each started from the one before with ``--init-weights``) as one:
+    epochs and wall-clock seconds carry on from the stage before, so the clock counts the whole recipe."""
+    rows: list[dict[str, float]] = []
+    for stage in stages:
+        epochs, seconds = (rows[-1]["epoch"], rows[-1].get("seconds", 0.0)) if rows else (0.0, 0.0)
+        rows += [{**row, "epoch": row["epoch"] + epochs, "seconds": row.get("seconds", 0.0) + seconds} for row in stage]
+    return rows
+
+
 WORKERS_DIR = "workers"
 
 
