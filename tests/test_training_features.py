@@ -152,46 +152,63 @@ def _kernels(path):
 def test_init_weights_starts_from_a_trained_model(runner, app, tiny_data, tiny_run, tmp_path):
     # A learning rate too small to move the weights: the new run ends where the old one was.
     config = tmp_path / "c.yaml"
-    config.write_text(f"model: resnet_s\nepochs: 1\nbatch_size: 16\nlearning_rate: 1.0e-9\ninit_weights: {tiny_run / 'best.keras'}\n")
+    config.write_text(f"model: resnet_s\nepochs: 1\nbatch_size: 16\nlearning_rate: 1.0e-9\ninit_weights: {tiny_run}\n")
     result = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path), "--name", "warm"])
     assert result.exit_code == 0, result.stderr
     assert f"started from the weights of {tiny_run / 'best.keras'}" in result.stderr
     source, warm = _kernels(tiny_run / "best.keras"), _kernels(tmp_path / "warm" / "last.keras")
     assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(source, warm))
     # The run folder records where it started, as an absolute path.
-    recorded = yaml.safe_load((tmp_path / "warm" / "config.yaml").read_text())["init_weights"]
-    assert recorded == str((tiny_run / "best.keras").resolve())
-    cold = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path),
-                               "--name", "cold", "--init-weights", str(tmp_path / "missing.keras")])
-    assert cold.exit_code == 1 and cold.stderr.startswith("Error: no such model file")
+    assert yaml.safe_load((tmp_path / "warm" / "config.yaml").read_text())["init_weights"] == str(tiny_run.resolve())
+    missing = runner.invoke(app, ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path),
+                                  "--init-weights", str(tmp_path / "missing.keras")])
+    assert missing.exit_code == 1 and missing.stderr.startswith("Error: no such model")
 
 
-def test_init_weights_replaces_only_the_head_for_other_classes(runner, app, tiny_run, tmp_path):
+def test_init_weights_default_is_the_shipped_model(runner, app, tiny_data, tmp_path):
+    result = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_m", "--epochs", "1", "-b", "32",
+                                 "--init-weights", "default", "--runs-dir", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load((tmp_path / "train" / "config.yaml").read_text())["init_weights"] == "default"
+
+
+def test_init_weights_keeps_the_body_for_other_classes(runner, app, tiny_run, tmp_path):
     from helpers import write_class_folders
 
-    write_class_folders(tmp_path / "data3" / "train", 8, seed=3, classes=("happy", "sad", "surprise"))
-    result = runner.invoke(app, ["train", str(tmp_path / "data3"), "--model", "resnet_s", "--epochs", "1", "-b", "8",
-                                 "--init-weights", str(tiny_run / "best.keras"), "--runs-dir", str(tmp_path), "--name", "three"])
-    assert result.exit_code == 0, result.stderr
-    assert "except its 7-class head" in result.stderr
     from fer_cli.runtimes.keras_runtime import load_keras_model
 
+    write_class_folders(tmp_path / "data3" / "train", 8, seed=3, classes=("happy", "sad", "surprise"))
+    config = tmp_path / "c.yaml"
+    config.write_text("model: resnet_s\nepochs: 1\nbatch_size: 8\nlearning_rate: 1.0e-9\n")
+    result = runner.invoke(app, ["train", str(tmp_path / "data3"), "--config", str(config), "--init-weights",
+                                 str(tiny_run / "best.keras"), "--runs-dir", str(tmp_path), "--name", "three"])
+    assert result.exit_code == 0, result.stderr
+    assert "all but the classifier head (trained on 7 other classes)" in result.stderr
     assert load_keras_model(tmp_path / "three" / "best.keras").output_shape[-1] == 3
+    source, tuned = _kernels(tiny_run / "best.keras"), _kernels(tmp_path / "three" / "last.keras")
+    assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(source[:-1], tuned[:-1]))
 
 
-def test_init_weights_refuses_another_architecture_or_class_order(runner, app, tiny_data, tiny_run, tmp_path):
-    other = runner.invoke(app, ["train", str(tiny_data), "--model", "seed", "--epochs", "1",
-                                "--init-weights", str(tiny_run / "best.keras"), "--runs-dir", str(tmp_path)])
-    assert other.exit_code == 1 and other.stderr.startswith("Error: ") and "is not a seed model" in other.stderr
-    assert len(other.stderr.strip().splitlines()) == 1
-    shuffled = tmp_path / "shuffled"
-    shuffled.mkdir()
-    (shuffled / "best.keras").write_bytes((tiny_run / "best.keras").read_bytes())
+def test_init_weights_reorders_the_head_to_the_data_classes(tiny_run, tmp_path):
+    from fer_cli.models import build_model
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+    from fer_cli.training.warm_start import load_initial_weights
+
     classes = json.loads((tiny_run / "classes.json").read_text())
-    (shuffled / "classes.json").write_text(json.dumps(classes[::-1]))
-    reordered = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1",
-                                    "--init-weights", str(shuffled / "best.keras"), "--runs-dir", str(tmp_path)])
-    assert reordered.exit_code == 1 and "was trained on classes" in reordered.stderr
+    model = build_model("resnet_s", 7)
+    line = load_initial_weights(model, str(tiny_run), classes[::-1])
+    assert line.endswith("(head reordered to the data's classes)")
+    image = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    source = load_keras_model(tiny_run / "best.keras").predict(image, verbose=0)
+    assert np.allclose(model.predict(image, verbose=0), source[:, ::-1], atol=1e-5)
+
+
+def test_init_weights_refuses_another_architecture(runner, app, tiny_data, tiny_run, tmp_path):
+    other = runner.invoke(app, ["train", str(tiny_data), "--model", "seed", "--epochs", "1",
+                                "--init-weights", str(tiny_run), "--runs-dir", str(tmp_path)])
+    assert other.exit_code == 1 and other.stderr.startswith("Error: ")
+    assert "does not fit seed; train with --model resnet_s" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "train").exists()  # refused before any run folder is made
 
 

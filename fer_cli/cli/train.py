@@ -12,6 +12,7 @@ from fer_cli.cli.errors import handle_errors
 from fer_cli.cli.options import DataArg, QuietOpt, SeedOpt
 from fer_cli.errors import UsageError
 from fer_cli.training.strategy import StrategyName
+from fer_cli.training.warm_start import DEFAULT as DEFAULT_INIT
 
 
 @handle_errors
@@ -26,7 +27,7 @@ def train(
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders. [default: runs]", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken. [default: train]", show_default=False)] = None,
     strategy: Annotated[Optional[StrategyName], typer.Option("--strategy", help="Where to train (tf.distribute): auto, one-device, mirrored (all local GPUs, else CPUs) or multi-worker (the cluster in TF_CONFIG). [default: auto]", case_sensitive=False, show_default=False)] = None,
-    init_weights: Annotated[Optional[Path], typer.Option("--init-weights", help="Start from this .keras model's weights (same architecture; a different class count replaces only the head).", show_default=False)] = None,
+    init_weights: Annotated[Optional[str], typer.Option("--init-weights", help="Start from a trained model: a .keras file, a run folder, or `default` (the shipped model). Same architecture; other classes get a fresh head.", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
     list_models: Annotated[bool, typer.Option("--list-models", help="List the architectures with parameters and FLOPs, then exit.")] = False,
     quiet: QuietOpt = False,
@@ -46,7 +47,7 @@ def train(
 
       fer train --resume runs/train
 
-      fer train images/ --config configs/accurate_ft.yaml --init-weights runs/accurate/best.keras
+      fer train my_faces/ --model resnet_m --init-weights default --epochs 10
 
       TF_CONFIG='{"cluster": {"worker": ["a:2222", "b:2222"]}, "task": {"type": "worker", "index": 0}}' fer train images/ --strategy multi-worker --name exp1
     """
@@ -67,7 +68,7 @@ def train(
         "runs_dir": str(runs_dir) if runs_dir else None,
         "name": name,
         "strategy": strategy.value if strategy else None,
-        "init_weights": str(init_weights.resolve()) if init_weights else None,
+        "init_weights": init_weights,
     }
     if resume is not None:
         given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
@@ -80,7 +81,7 @@ def train(
         # the run folder records them absolute so that it can be resumed from anywhere.
         if resolved.data and config is not None:
             resolved.data = str(Path(resolved.data).resolve())
-        if resolved.init_weights:
+        if resolved.init_weights and resolved.init_weights != DEFAULT_INIT:
             resolved.init_weights = str(Path(resolved.init_weights).expanduser().resolve())
 
     def load(path: Path):

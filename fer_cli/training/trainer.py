@@ -244,7 +244,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
             if config.init_weights:
                 from fer_cli.training.warm_start import load_initial_weights
 
-                started_from = load_initial_weights(model, Path(config.init_weights), list(inputs.class_names))
+                started_from = load_initial_weights(model, config.init_weights, list(inputs.class_names))
                 if not quiet:
                     output.info(started_from)
             model.compile(

@@ -2,58 +2,61 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from fer_cli.errors import ModelError
-from fer_cli.training.run_dir import CLASSES_FILE
+
+DEFAULT = "default"  # `init_weights: default` names the model shipped with fer
 
 
-def load_initial_weights(model, path: Path, class_names: list[str]) -> str:
-    """Copy the weights of the .keras model at `path` into `model`, which has the same architecture.
+def load_initial_weights(model, spec: str, class_names: list[str]) -> str:
+    """Copy the weights of a trained Keras model into `model`, which has the same architecture.
 
-    When only the classifier head differs (another number of classes), every
-    other layer is copied and the head keeps its fresh initialisation. A model
-    trained on the same number of classes in another order is refused, since its
-    head would silently predict the wrong labels.
+    The classifier head follows the class names: copied when they are the same,
+    its columns reordered when the same classes come in another order, and left
+    freshly initialised when the classes differ (transfer to a new label set).
 
     Args:
         model: the freshly built model to start from.
-        path: a .keras file, loaded in safe mode.
+        spec: a .keras file, a run folder (its best model) or ``default`` (the shipped model).
         class_names: the classes of the data about to be trained on.
 
     Returns:
         One line saying what was copied, for the log.
 
     Raises:
-        ModelError: when the file cannot be loaded or its architecture differs.
+        ModelError: when the model cannot be loaded or its architecture differs.
     """
-    from fer_cli.runtimes.keras_runtime import load_keras_model
+    import numpy as np
 
-    path = Path(path)
-    source = load_keras_model(path, compile=False)
-    target_shapes = [tuple(w.shape) for w in model.weights]
-    source_weights = source.get_weights()
-    source_shapes = [tuple(w.shape) for w in source_weights]
-    if len(target_shapes) != len(source_shapes):
-        raise ModelError(f"{path} is not a {model.name} model: it has {len(source_shapes)} weight tensors, not {len(target_shapes)}")
-    mismatched = [i for i, (a, b) in enumerate(zip(target_shapes, source_shapes)) if a != b]
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+    from fer_cli.runtimes.resolve import resolve_model
+
+    ref = resolve_model(None if spec == DEFAULT else spec)
+    if ref.format != "keras":
+        raise ModelError(f"{ref.path}: init_weights needs a .keras model or a run folder, not {ref.format}")
+    source = load_keras_model(ref.path, compile=False)
+    weights = source.get_weights()
+    target = [tuple(w.shape) for w in model.weights]
     head = _head_indices(model)
-    if set(mismatched) - head:
-        first = mismatched[0]
-        raise ModelError(
-            f"{path} is not a {model.name} model: weight {model.weights[first].path} is "
-            f"{source_shapes[first]}, expected {target_shapes[first]}"
-        )
-    if not mismatched:
-        _check_class_order(path, class_names)
-        model.set_weights(source_weights)
-        return f"started from the weights of {path}"
-    current = model.get_weights()
-    for i in mismatched:
-        source_weights[i] = current[i]
-    model.set_weights(source_weights)
-    return f"started from the weights of {path} except its {source_shapes[mismatched[-1]][-1]}-class head"
+    shapes = [tuple(w.shape) for w in weights]
+    body_differs = len(shapes) != len(target) or any(a != b for i, (a, b) in enumerate(zip(shapes, target)) if i not in head)
+    if body_differs:
+        raise ModelError(f"{ref.path} holds a {source.name} model, which does not fit {model.name}; train with --model {source.name}")
+
+    trained_on = list(ref.class_names)
+    fresh = model.get_weights()
+    if trained_on == list(class_names):
+        how = ""
+    elif sorted(trained_on) == sorted(class_names):
+        order = [trained_on.index(name) for name in class_names]
+        for i in head:  # kernel (features, classes) and bias (classes,): reorder the class axis
+            weights[i] = np.take(weights[i], order, axis=-1)
+        how = " (head reordered to the data's classes)"
+    else:
+        for i in head:
+            weights[i] = fresh[i]
+        how = f", all but the classifier head (trained on {len(trained_on)} other classes)"
+    model.set_weights(weights)
+    return f"started from the weights of {ref.path}{how}"
 
 
 def _head_indices(model) -> set[int]:
@@ -61,18 +64,3 @@ def _head_indices(model) -> set[int]:
     last = next(layer for layer in reversed(model.layers) if layer.weights)
     ids = {id(w) for w in last.weights}
     return {i for i, w in enumerate(model.weights) if id(w) in ids}
-
-
-def _check_class_order(path: Path, class_names: list[str]) -> None:
-    """Refuse a model whose run folder lists the same number of classes in another order."""
-    beside = path.parent / CLASSES_FILE
-    if not beside.is_file():
-        return
-    try:
-        trained_on = json.loads(beside.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(trained_on, list) and list(trained_on) != list(class_names):
-        raise ModelError(
-            f"{path} was trained on classes {', '.join(map(str, trained_on))}; the data has {', '.join(class_names)}"
-        )
