@@ -185,7 +185,9 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         target = values
         *parents, leaf = key.split(".")
         for parent in parents:
-            target = target.setdefault(parent, {}) or {}
+            if not isinstance(target.get(parent), dict):  # absent, or an empty `augment:` in the YAML
+                target[parent] = {}
+            target = target[parent]
         target[leaf] = value
     return _build(TrainConfig, values, "").validate()
 

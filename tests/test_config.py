@@ -57,3 +57,12 @@ def test_cli_rejects_unknown_config_key(runner, app, tmp_path, tiny_data):
 def test_committed_configs_load(path):
     config = load_config(path)
     assert config.epochs >= 1 and config.val_split > 0  # every shipped recipe selects on validation only
+
+
+def test_nested_override_without_the_section_in_the_file(tmp_path):
+    for text in ("epochs: 3\n", "epochs: 3\naugment:\n"):
+        path = tmp_path / "c.yaml"
+        path.write_text(text)
+        config = load_config(path, {"augment.erasing": 0.3, "augment.flip": True})
+        assert config.augment.erasing == 0.3 and config.augment.flip and config.epochs == 3
+    assert load_config(None, {"augment.mixup": 0.2}).augment.mixup == 0.2

@@ -157,3 +157,32 @@ def test_resume_keeps_optimizer_and_schedule(runner, app, tiny_data, tmp_path):
     assert [r["lr"] for r in rows["stopped"]] == [r["lr"] for r in rows["straight"]]
     steps = [int(load_keras_model(tmp_path / n / "last.keras", compile=True).optimizer.iterations) for n in rows]
     assert steps[0] == steps[1] > 0
+
+
+def test_recipe_flags_override_the_config_file(runner, app, tiny_data, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: resnet_s\nepochs: 1\nbatch_size: 16\noptimizer: sgd\nlearning_rate: 0.1\naugment:\n  flip: true\n  erasing: 0.5\n")
+    result = runner.invoke(app, [
+        "train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path), "-q",
+        "--optimizer", "adamw", "--lr", "0.003", "--weight-decay", "0.01", "--schedule", "cosine", "--label-smoothing", "0.1",
+        "--class-weight", "sqrt", "--ema", "0.99", "--no-tensorboard", "--no-flip", "--rotate", "0.05", "--mixup", "0.2",
+    ])
+    assert result.exit_code == 0, result.stderr
+    written = yaml.safe_load((tmp_path / "train" / "config.yaml").read_text())
+    assert (written["optimizer"], written["learning_rate"], written["weight_decay"], written["schedule"]) == ("adamw", 0.003, 0.01, "cosine")
+    assert (written["label_smoothing"], written["class_weight"], written["ema"], written["tensorboard"]) == (0.1, "sqrt", 0.99, False)
+    # Flags change only their own augment key; the file's others stay.
+    assert written["augment"] == {**written["augment"], "flip": False, "rotate": 0.05, "mixup": 0.2, "erasing": 0.5}
+    assert not (tmp_path / "train" / "tensorboard").exists()
+
+
+def test_bad_recipe_flags_are_one_line_usage_errors(runner, app, tiny_data, tiny_run, tmp_path):
+    for flags, message in ((["--optimizer", "rmsprop"], "optimizer must be one of adam, adamw, sgd"),
+                           (["--erasing", "2"], "augment.erasing is a probability"),
+                           (["--ema", "0.5"], "ema must be 0")):
+        result = runner.invoke(app, ["train", str(tiny_data), "--runs-dir", str(tmp_path), *flags])
+        assert result.exit_code == 2 and result.stderr.startswith("Error: ")
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    resumed = runner.invoke(app, ["train", "--resume", str(tiny_run), "--lr", "0.1", "--flip"])
+    assert resumed.exit_code == 2 and "drop --lr, --flip" in resumed.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,7 @@ def export(
     model: Annotated[Optional[str], typer.Argument(help="A run folder or .keras file; omitted = the model shipped with fer.", show_default=False)] = None,
     fmt: Annotated[ExportFormatChoice, typer.Option("--format", "-f", help="Target format.", case_sensitive=False, show_default=False)] = ...,
     quantize: Annotated[Quantize, typer.Option("--quantize", help="Weight quantization (onnx: none, int8; tflite: none, float16, int8).", case_sensitive=False)] = Quantize.none,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path. [default: beside the model, e.g. runs/train/best.onnx]", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path.", show_default="beside the model, e.g. runs/train/best.onnx")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real images for int8 calibration and the parity check (folder, csv or .npz); synthetic images otherwise.", show_default=False)] = None,
     quiet: QuietOpt = False,
 ) -> None:

@@ -49,4 +49,4 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Refuse (and write nothing) if any image cannot be read, instead of skipping it.")
 ]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed repeats a run. [default: 0]", show_default=False)]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed repeats a run.", show_default="0")]

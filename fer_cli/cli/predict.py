@@ -23,7 +23,7 @@ def predict(
     model: ModelOpt = None,
     tta: TtaOpt = TTA.none,
     fmt: FormatOpt = None,
-    detect: Annotated[Optional[bool], typer.Option("--detect/--no-detect", help="Force face detection on, or off (the whole picture is the face). [default: detect, except in pictures of at most 128 px, taken as face crops]", show_default=False)] = None,
+    detect: Annotated[Optional[bool], typer.Option("--detect/--no-detect", help="Force face detection on, or off (the whole picture is the face).", show_default="detect, except in pictures of at most 128 px, taken as face crops")] = None,
     annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write a copy of each photo with the faces' boxes and labels drawn into this folder.", show_default=False)] = None,
     every: Annotated[Optional[int], typer.Option("--every", help="Videos: predict every N-th frame.", min=1, show_default=False)] = None,
     fps: Annotated[Optional[float], typer.Option("--fps", help="Videos: predict about F frames per second.", min=0.001, show_default=False)] = None,

@@ -16,7 +16,7 @@ from fer_cli.cli.options import QuietOpt, StrictOpt
 @handle_errors
 def prepare(
     data: Annotated[Path, typer.Argument(help="A folder with train/ and test/ (optional val/) class folders, a folder of class folders, or fer2013.csv.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file to write. [default: ~/.cache/fer/NAME-HASH.npz]", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Cache file to write.", show_default="~/.cache/fer/NAME-HASH.npz")] = None,
     strict: StrictOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache is up to date.")] = False,
     shard_size: Annotated[Optional[int], typer.Option("--shard-size", help="Write a folder of TFRecord shards of this many images each, with bounded memory, for data larger than memory; `fer train` streams it.", min=1, show_default=False)] = None,

@@ -10,6 +10,29 @@ import typer
 from fer_cli import output
 from fer_cli.cli.errors import handle_errors
 from fer_cli.cli.options import DataArg, QuietOpt, SeedOpt
+from fer_cli.cli.train_options import (
+    BrightnessOpt,
+    ClassWeightOpt,
+    ContrastOpt,
+    CutmixOpt,
+    EmaOpt,
+    ErasingOpt,
+    FlipOpt,
+    LabelSmoothingOpt,
+    LearningRateOpt,
+    MixupOpt,
+    OptimizerOpt,
+    PatienceOpt,
+    ReportSplitOpt,
+    RotateOpt,
+    ScheduleOpt,
+    ShuffleBufferOpt,
+    TensorboardOpt,
+    TranslateOpt,
+    WarmupOpt,
+    WeightDecayOpt,
+    ZoomOpt,
+)
 from fer_cli.errors import UsageError
 from fer_cli.training.strategy import StrategyName
 from fer_cli.training.warm_start import DEFAULT as DEFAULT_INIT
@@ -19,16 +42,37 @@ from fer_cli.training.warm_start import DEFAULT as DEFAULT_INIT
 def train(
     data: DataArg = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config; flags given here override it.", show_default=False)] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Architecture from the registry (see `fer train --list-models`). [default: seed]", show_default=False)] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs to train. [default: 100]", show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Images per batch. [default: 128]", show_default=False)] = None,
-    val_split: Annotated[Optional[float], typer.Option("--val-split", help="Share of train held out for validation when the data has no val split. [default: 0.2]", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Architecture from the registry (see `fer train --list-models`).", show_default="seed")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs to train.", show_default="100")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Images per batch.", show_default="128")] = None,
+    val_split: Annotated[Optional[float], typer.Option("--val-split", help="Share of train held out for validation when the data has no val split.", show_default="0.2")] = None,
     seed: SeedOpt = None,
-    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders. [default: runs]", show_default=False)] = None,
-    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken. [default: train]", show_default=False)] = None,
-    strategy: Annotated[Optional[StrategyName], typer.Option("--strategy", help="Where to train (tf.distribute): auto, one-device, mirrored (all local GPUs, else CPUs) or multi-worker (the cluster in TF_CONFIG). [default: auto]", case_sensitive=False, show_default=False)] = None,
+    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Parent folder of run folders.", show_default="runs")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Run folder name; numbered if taken.", show_default="train")] = None,
+    strategy: Annotated[Optional[StrategyName], typer.Option("--strategy", help="Where to train (tf.distribute): auto, one-device, mirrored (all local GPUs, else CPUs) or multi-worker (the cluster in TF_CONFIG).", case_sensitive=False, show_default="auto")] = None,
     init_weights: Annotated[Optional[str], typer.Option("--init-weights", help="Start from a trained model: a .keras file, a run folder, or `default` (the shipped model). Same architecture; other classes get a fresh head.", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
+    optimizer: OptimizerOpt = None,
+    lr: LearningRateOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    schedule: ScheduleOpt = None,
+    warmup_epochs: WarmupOpt = None,
+    label_smoothing: LabelSmoothingOpt = None,
+    class_weight: ClassWeightOpt = None,
+    patience: PatienceOpt = None,
+    ema: EmaOpt = None,
+    report_split: ReportSplitOpt = None,
+    tensorboard: TensorboardOpt = None,
+    shuffle_buffer: ShuffleBufferOpt = None,
+    flip: FlipOpt = None,
+    translate: TranslateOpt = None,
+    rotate: RotateOpt = None,
+    zoom: ZoomOpt = None,
+    contrast: ContrastOpt = None,
+    brightness: BrightnessOpt = None,
+    erasing: ErasingOpt = None,
+    mixup: MixupOpt = None,
+    cutmix: CutmixOpt = None,
     list_models: Annotated[bool, typer.Option("--list-models", help="List the architectures with parameters and FLOPs, then exit.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -40,6 +84,8 @@ def train(
     [bold]Examples[/bold]
 
       fer train images/ --epochs 100
+
+      fer train images/ --model resnet_m --optimizer adamw --lr 0.002 --schedule cosine --flip --erasing 0.4
 
       fer train --config configs/default.yaml
 
@@ -69,11 +115,32 @@ def train(
         "name": name,
         "strategy": strategy.value if strategy else None,
         "init_weights": init_weights,
+        "optimizer": optimizer,
+        "learning_rate": lr,
+        "weight_decay": weight_decay,
+        "schedule": schedule,
+        "warmup_epochs": warmup_epochs,
+        "label_smoothing": label_smoothing,
+        "class_weight": class_weight,
+        "patience": patience,
+        "ema": ema,
+        "report_split": report_split,
+        "tensorboard": tensorboard,
+        "shuffle_buffer": shuffle_buffer,
+        "augment.flip": flip,
+        "augment.translate": translate,
+        "augment.rotate": rotate,
+        "augment.zoom": zoom,
+        "augment.contrast": contrast,
+        "augment.brightness": brightness,
+        "augment.erasing": erasing,
+        "augment.mixup": mixup,
+        "augment.cutmix": cutmix,
     }
     if resume is not None:
         given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
         if given:
-            raise UsageError(f"--resume continues a run as it was configured; drop {', '.join('--' + g.replace('_', '-') for g in given)}")
+            raise UsageError(f"--resume continues a run as it was configured; drop {', '.join(_flag(g) for g in given)}")
         resolved = None
     else:
         resolved = load_config(config, overrides)
@@ -94,6 +161,12 @@ def train(
         how = "stopped early" if result.interrupted else "finished"
         output.info(f"{how} after {result.epochs_done} epochs ({result.seconds:.0f}s){best}")
     output.write_stdout(f"{result.run_dir}\n")
+
+
+def _flag(key: str) -> str:
+    """The flag that sets a config key (``augment.flip`` → ``--flip``, ``learning_rate`` → ``--lr``)."""
+    key = key.rsplit(".", 1)[-1]
+    return "--lr" if key == "learning_rate" else "--" + key.replace("_", "-")
 
 
 def _list_models() -> None:
