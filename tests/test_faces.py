@@ -153,3 +153,31 @@ def test_shipped_model_predicts_without_tensorflow():
     result = subprocess.run([sys.executable, "-c", code, "predict", str(REPO / "samples")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "NO-TF" in result.stderr
     assert jsonl(result.stdout)[0]["label"] == "happy"
+
+
+RACE = """
+import sys, threading
+from PIL import Image
+from fer_cli.inference.detector import detect_faces
+picture = Image.open(sys.argv[1])
+picture.load()
+barrier = threading.Barrier(8)
+def first_call():
+    barrier.wait()
+    detect_faces(picture)
+threads = [threading.Thread(target=first_call) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("done")
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_first_detections_from_many_threads_do_not_deadlock(attempt):
+    # fer predict detects on a thread pool. Before the detector made its first call under a
+    # lock, 9 of 12 such processes hung forever in the extension's numpy set-up.
+    result = subprocess.run([sys.executable, "-c", RACE, str(REPO / "samples" / "astronaut.png")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,24 +42,33 @@ class Detection:
 
 
 _detect = None
+_load_lock = threading.Lock()
 
 
 def _load():
-    """Import yuface once, with its OpenMP pool cut to one thread.
+    """Import yuface once, with its OpenMP pool cut to one thread, and make its first call.
 
     fer runs detection on several photos at once in threads (the library
     releases the GIL); nested OpenMP threads on top of that stall on a 2-core
     machine (about 420 ms a call instead of 40 ms).
+
+    The first call is made here, under a lock, on a blank picture: it sets up the
+    extension's numpy bindings (pybind11 imports numpy in a C++ static
+    initialiser), and two threads making their first call at once deadlock
+    there, one holding the GIL and waiting for the initialiser, the other inside
+    the initialiser waiting for the GIL.
     """
     global _detect
-    if _detect is None:
-        try:
-            import yuface.yuface as yunet
-        except ImportError as exc:  # the wheel exists for CPython 3.11 on x86-64 Linux and Windows
-            raise FerError(f"face detection needs the yuface package, which did not import here ({exc}); use --no-detect") from exc
-        for lib in glob.glob(os.path.join(os.path.dirname(yunet.__file__), os.pardir, "yuface.libs", "libgomp*")):
-            ctypes.CDLL(lib).omp_set_num_threads(1)
-        _detect = yunet.detect
+    with _load_lock:
+        if _detect is None:
+            try:
+                import yuface.yuface as yunet
+            except ImportError as exc:  # the wheel exists for CPython 3.11 on x86-64 Linux and Windows
+                raise FerError(f"face detection needs the yuface package, which did not import here ({exc}); use --no-detect") from exc
+            for lib in glob.glob(os.path.join(os.path.dirname(yunet.__file__), os.pardir, "yuface.libs", "libgomp*")):
+                ctypes.CDLL(lib).omp_set_num_threads(1)
+            yunet.detect(np.zeros((32, 32, 3), np.uint8))
+            _detect = yunet.detect
     return _detect
 
 
