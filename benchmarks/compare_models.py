@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 
 def main() -> None:
@@ -36,13 +35,11 @@ def main() -> None:
     from fer_cli.runtimes.resolve import resolve_model
     from fer_cli.training.inputs import split_for_training
 
-    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in args.runs]
-    held_out = [(c["val_split"], c["seed"]) for c in configs]
+    configs = [load_config(run / "config.yaml") for run in args.runs]
+    held_out = [(c.val_split, c.seed) for c in configs]
     if held_out[0] != held_out[1]:
         parser.error(f"the runs hold out different validation images (val_split, seed): {held_out[0]} vs {held_out[1]}")
-    data = args.data or configs[0]["data"]
-    config = load_config(None, {"val_split": configs[0]["val_split"], "seed": configs[0]["seed"]})
-    _, val = split_for_training(load_dataset(Path(data)), config)
+    _, val = split_for_training(load_dataset(Path(args.data or configs[0].data)), configs[0])
     if val is None:
         parser.error("the runs have no validation split (val_split: 0)")
     images, labels = val[0].astype(np.float32)[..., None], val[1]

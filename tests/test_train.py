@@ -184,5 +184,5 @@ def test_bad_recipe_flags_are_one_line_usage_errors(runner, app, tiny_data, tiny
         assert result.exit_code == 2 and result.stderr.startswith("Error: ")
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     resumed = runner.invoke(app, ["train", "--resume", str(tiny_run), "--lr", "0.1", "--flip"])
-    assert resumed.exit_code == 2 and "drop --lr, --flip" in resumed.stderr
+    assert resumed.exit_code == 2 and "drop --learning-rate, --flip" in resumed.stderr
     assert list(tmp_path.iterdir()) == []

@@ -53,7 +53,7 @@ def train(
     init_weights: Annotated[Optional[str], typer.Option("--init-weights", help="Start from a trained model: a .keras file, a run folder, or `default` (the shipped model). Same architecture; other classes get a fresh head.", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run folder to its planned epochs.", show_default=False)] = None,
     optimizer: OptimizerOpt = None,
-    lr: LearningRateOpt = None,
+    learning_rate: LearningRateOpt = None,
     weight_decay: WeightDecayOpt = None,
     schedule: ScheduleOpt = None,
     warmup_epochs: WarmupOpt = None,
@@ -116,7 +116,7 @@ def train(
         "strategy": strategy.value if strategy else None,
         "init_weights": init_weights,
         "optimizer": optimizer,
-        "learning_rate": lr,
+        "learning_rate": learning_rate,
         "weight_decay": weight_decay,
         "schedule": schedule,
         "warmup_epochs": warmup_epochs,
@@ -140,7 +140,8 @@ def train(
     if resume is not None:
         given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
         if given:
-            raise UsageError(f"--resume continues a run as it was configured; drop {', '.join(_flag(g) for g in given)}")
+            flags = ", ".join("--" + key.rsplit(".", 1)[-1].replace("_", "-") for key in given)  # augment.flip → --flip
+            raise UsageError(f"--resume continues a run as it was configured; drop {flags}")
         resolved = None
     else:
         resolved = load_config(config, overrides)
@@ -161,12 +162,6 @@ def train(
         how = "stopped early" if result.interrupted else "finished"
         output.info(f"{how} after {result.epochs_done} epochs ({result.seconds:.0f}s){best}")
     output.write_stdout(f"{result.run_dir}\n")
-
-
-def _flag(key: str) -> str:
-    """The flag that sets a config key (``augment.flip`` → ``--flip``, ``learning_rate`` → ``--lr``)."""
-    key = key.rsplit(".", 1)[-1]
-    return "--lr" if key == "learning_rate" else "--" + key.replace("_", "-")
 
 
 def _list_models() -> None:

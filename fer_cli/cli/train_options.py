@@ -18,13 +18,13 @@ RECIPE = "Recipe (config keys)"
 AUGMENT = "Augmentation (config augment.*)"
 
 
-def _option(flag: str, help: str, default: str | bool = False, panel: str = RECIPE):
-    """A recipe flag; `default` is the config's default, shown in the help."""
-    return typer.Option(flag, help=help, show_default=default, rich_help_panel=panel)
+def _option(flags: str | tuple[str, ...], help: str, default: str | bool = False, panel: str = RECIPE):
+    """A recipe flag (the config key's name, and maybe a short alias); `default` is the config's, shown in the help."""
+    return typer.Option(*((flags,) if isinstance(flags, str) else flags), help=help, show_default=default, rich_help_panel=panel)
 
 
 OptimizerOpt = Annotated[Optional[str], _option("--optimizer", f"{', '.join(OPTIMIZERS)}.", "adam")]
-LearningRateOpt = Annotated[Optional[float], _option("--lr", "Peak learning rate.", "0.001")]
+LearningRateOpt = Annotated[Optional[float], _option(("--learning-rate", "--lr"), "Peak learning rate.", "0.001")]
 WeightDecayOpt = Annotated[Optional[float], _option("--weight-decay", "Decoupled weight decay (adamw) or L2 (adam, sgd).", "0")]
 ScheduleOpt = Annotated[Optional[str], _option("--schedule", f"{', '.join(SCHEDULES)}.", "constant")]
 WarmupOpt = Annotated[Optional[int], _option("--warmup-epochs", "Linear warm-up before the cosine decay.", "0")]
