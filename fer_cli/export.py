@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,30 +177,36 @@ def synthetic_batch(n: int = 64, seed: int = 0) -> np.ndarray:
     return images
 
 
-def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool) -> Path:
+def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool, tta: str = "none") -> Path:
     """Beside the source model (``best.onnx`` in a run folder); in the current folder for the shipped model."""
     stem = "fer-default" if shipped else source.stem
-    if quantize != "none":
-        stem += f"-{quantize}"
+    for part in (tta, quantize):
+        if part != "none":
+            stem += f"-{part}"
     folder = Path.cwd() if shipped else source.parent
     return folder / f"{stem}{fmt.suffix}"
 
 
 def export_model(
-    source: Path, class_names: tuple[str, ...], format: str, quantize: str = "none", out: Path | None = None,
-    sample: np.ndarray | None = None, shipped: bool = False,
+    sources: Sequence[Path], class_names: tuple[str, ...], format: str, quantize: str = "none", out: Path | None = None,
+    sample: np.ndarray | None = None, shipped: bool = False, tta: str = "none",
 ) -> ExportResult:
-    """Export a .keras model to `format`, then check the export against it.
+    """Export .keras models to `format` as one model, then check the export against them.
+
+    Several sources become one model that averages their probabilities; `tta`
+    puts test-time views into the graph (see `fer_cli.models.ensemble.combine`).
 
     Args:
-        source: the .keras model.
-        class_names: written beside the export (``OUT.classes.json``).
+        sources: the .keras models; one unless combining.
+        class_names: the classes the models predict, in order; written beside
+            the export (``OUT.classes.json``).
         format: a key of `FORMATS`.
         quantize: ``none``, ``float16`` or ``int8`` (what the format supports). Defaults to `"none"`.
-        out: output path. Defaults to `default_output`.
+        out: output path; needed when combining several models. Defaults to `default_output`.
         sample: float32 images (N, 48, 48, 1) for calibration and the parity check.
             Defaults to `synthetic_batch()`.
-        shipped: `source` is the model shipped with fer. Defaults to `False`.
+        shipped: the source is the model shipped with fer. Defaults to `False`.
+        tta: ``none``, ``flip`` or ``crops``: views averaged inside the exported graph. Defaults to `"none"`.
 
     Returns:
         The export and its parity figures.
@@ -216,11 +222,23 @@ def export_model(
     fmt = FORMATS[format]
     if quantize not in fmt.quantize:
         raise UsageError(f"--format {format} supports --quantize {', '.join(fmt.quantize)}, not {quantize}")
-    out = Path(out) if out else default_output(source, fmt, quantize, shipped)
-    if out.resolve() == Path(source).resolve():
-        raise UsageError(f"the output {out} is the source model itself; pick another path with -o")
+    sources = [Path(s) for s in sources]
+    if not sources:
+        raise UsageError("nothing to export: give a model")
+    if len(sources) > 1 and out is None:
+        raise UsageError("combining several models needs an output path: add -o PATH")
+    out = Path(out) if out else default_output(sources[0], fmt, quantize, shipped, tta)
+    if any(out.resolve() == s.resolve() for s in sources):
+        raise UsageError(f"the output {out} is a source model itself; pick another path with -o")
     sample = synthetic_batch() if sample is None else sample.astype(np.float32)
-    model = load_keras_model(source)
+    models = [load_keras_model(s) for s in sources]
+    plain = len(models) == 1 and tta == "none"
+    if plain:
+        model = models[0]
+    else:
+        from fer_cli.models.ensemble import combine
+
+        model = combine(models, tta)
     expected = np.asarray(model.predict(sample, batch_size=256, verbose=0))
 
     with tempfile.TemporaryDirectory(prefix="fer-export-") as scratch, atomic_path(out) as tmp:
@@ -242,7 +260,11 @@ def export_model(
                 f"top-1 agreement {agreement:.1%} (needed {tolerance.min_top1_agreement:.0%}); nothing written"
             )
         if format == "onnx":
-            _stamp_onnx(tmp, {"class_names": json.dumps(list(class_names)), DIGEST_KEY: file_digest(source)})
+            # The digest makes a plain export the ONNX twin of its .keras file (see runtimes.twin).
+            metadata = {"class_names": json.dumps(list(class_names))}
+            if plain:
+                metadata[DIGEST_KEY] = file_digest(sources[0])
+            _stamp_onnx(tmp, metadata)
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
     return ExportResult(out, format, quantize, diff, agreement, len(sample), size)

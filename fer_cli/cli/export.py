@@ -12,6 +12,7 @@ from fer_cli import output
 from fer_cli.cli.errors import handle_errors
 from fer_cli.cli.options import QuietOpt
 from fer_cli.errors import UsageError
+from fer_cli.runtimes.tta import TTA
 
 # Mirrors fer_cli.export.FORMATS (kept free of heavy imports for --help); a test checks they match.
 ExportFormatChoice = enum.Enum("ExportFormatChoice", {n: n for n in ("keras", "savedmodel", "onnx", "tflite")}, type=str)
@@ -25,33 +26,52 @@ class Quantize(str, enum.Enum):
 
 @handle_errors
 def export(
-    model: Annotated[Optional[str], typer.Argument(help="A run folder or .keras file; omitted = the model shipped with fer.", show_default=False)] = None,
+    models: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Run folders or .keras files (several: one model that averages them); omitted = the model shipped with fer.", show_default=False),
+    ] = None,
     fmt: Annotated[ExportFormatChoice, typer.Option("--format", "-f", help="Target format.", case_sensitive=False, show_default=False)] = ...,
     quantize: Annotated[Quantize, typer.Option("--quantize", help="Weight quantization (onnx: none, int8; tflite: none, float16, int8).", case_sensitive=False)] = Quantize.none,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path.", show_default="beside the model, e.g. runs/train/best.onnx")] = None,
+    tta: Annotated[
+        TTA, typer.Option("--tta", help="Build test-time augmentation into the export: average over the mirror image (flip) or 10 mirrored and shifted views (crops).", case_sensitive=False)
+    ] = TTA.none,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real images for int8 calibration and the parity check (folder, csv or .npz); synthetic images otherwise.", show_default=False)] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Export a Keras model to keras, savedmodel, onnx or tflite (through a SavedModel), then check parity:
     the export and the Keras model must agree on a batch of inputs (max |Δ probability| and top-1 agreement).
 
-    Prints the exported path on stdout.
+    Several models become one model that averages their probabilities (an
+    ensemble); --tta builds test-time views into it, so every runtime gets what
+    fer predict --tta gives. Prints the exported path on stdout.
 
     [bold]Examples[/bold]
 
       fer export runs/train --format onnx
 
       fer export --format tflite --quantize int8 --data images/ -o fer-int8.tflite
+
+      fer export runs/a runs/b --tta flip --format keras -o ensemble.keras
     """
     from fer_cli.export import export_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL, resolve_model
 
-    ref = resolve_model(model)
-    if ref.format != "keras":
-        raise UsageError(f"{ref.path} is already exported ({ref.format}); export from a run folder or a .keras file")
+    refs = [resolve_model(m) for m in models] if models else [resolve_model(None)]
+    for ref in refs:
+        if ref.format != "keras":
+            raise UsageError(f"{ref.path} is already exported ({ref.format}); export from a run folder or a .keras file")
+    class_names = refs[0].class_names
+    for ref in refs[1:]:
+        if ref.class_names != class_names:
+            raise UsageError(
+                f"only models of the same classes can be combined: {refs[0].path} predicts {', '.join(class_names)}; "
+                f"{ref.path} predicts {', '.join(ref.class_names)}"
+            )
     sample = _sample(data, quiet) if data else None
     result = export_model(
-        ref.path, ref.class_names, fmt.value, quantize.value, out, sample=sample, shipped=ref.path == DEFAULT_MODEL
+        [ref.path for ref in refs], class_names, fmt.value, quantize.value, out, sample=sample,
+        shipped=refs[0].path == DEFAULT_MODEL, tta=tta.value,
     )
     if not quiet:
         output.info(

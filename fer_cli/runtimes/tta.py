@@ -6,6 +6,7 @@ import enum
 from typing import Any
 
 SHIFT = 2  # pixels; a small fraction of a 48-pixel face, like the training shifts
+OFFSETS = ((0, -SHIFT), (0, SHIFT), (-SHIFT, 0), (SHIFT, 0))  # (dy, dx) of the shifted crops views
 
 
 class TTA(str, enum.Enum):
@@ -26,9 +27,14 @@ def views(images: Any, mode: TTA) -> list:
     if mode is TTA.crops:
         padded = np.pad(images, ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT), (0, 0)), mode="reflect")
         height, width = images.shape[1:3]
-        for dy, dx in ((0, -SHIFT), (0, SHIFT), (-SHIFT, 0), (SHIFT, 0)):
+        for dy, dx in OFFSETS:
             bases.append(padded[:, SHIFT + dy : SHIFT + dy + height, SHIFT + dx : SHIFT + dx + width])
     return [view for base in bases for view in (base, base[:, :, ::-1])]
+
+
+def view_count(mode: TTA) -> int:
+    """How many views `mode` averages over."""
+    return {TTA.none: 1, TTA.flip: 2, TTA.crops: 2 * (1 + len(OFFSETS))}[TTA(mode)]
 
 
 class TtaRuntime:

@@ -66,5 +66,5 @@ def onnx_twin(ref: ModelRef, quiet: bool = False) -> ModelRef:
     target = next((c for c in candidates if os.access(c.parent if c.parent.exists() else c.parent.parent, os.W_OK)), candidates[-1])
     if not quiet:
         output.info(f"exporting {ref.path} to ONNX for fast prediction (once): {target}")
-    export_model(ref.path, ref.class_names, "onnx", out=target)
+    export_model([ref.path], ref.class_names, "onnx", out=target)
     return ModelRef(target, "onnx")

@@ -27,20 +27,28 @@ def load_initial_weights(model, spec: str, class_names: list[str]) -> str:
     """
     import numpy as np
 
+    from fer_cli.models.ensemble import architecture, members
     from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.runtimes.resolve import resolve_model
 
     ref = resolve_model(None if spec == DEFAULT else spec)
     if ref.format != "keras":
         raise ModelError(f"{ref.path}: init_weights needs a .keras model or a run folder, not {ref.format}")
-    source = load_keras_model(ref.path, compile=False)
-    weights = source.get_weights()
+    loaded = load_keras_model(ref.path, compile=False)
     target = [tuple(w.shape) for w in model.weights]
     head = _head_indices(model)
-    shapes = [tuple(w.shape) for w in weights]
-    body_differs = len(shapes) != len(target) or any(a != b for i, (a, b) in enumerate(zip(shapes, target)) if i not in head)
-    if body_differs:
-        raise ModelError(f"{ref.path} holds a {source.name} model, which does not fit {model.name}; train with --model {source.name}")
+
+    def fits(candidate) -> bool:
+        shapes = [tuple(w.shape) for w in candidate.weights]
+        return len(shapes) == len(target) and all(a == b for i, (a, b) in enumerate(zip(shapes, target)) if i not in head)
+
+    # A combined model (`fer export A B --tta ...`) starts a run from its first member that fits.
+    candidates = members(loaded)
+    source = next((c for c in candidates if fits(c)), None)
+    if source is None:
+        names = " or ".join(sorted({architecture(c) for c in candidates}))
+        raise ModelError(f"{ref.path} holds a {names} model, which does not fit {model.name}; train with --model {names}")
+    weights = source.get_weights()
 
     trained_on = list(ref.class_names)
     fresh = model.get_weights()
@@ -56,7 +64,8 @@ def load_initial_weights(model, spec: str, class_names: list[str]) -> str:
             weights[i] = fresh[i]
         how = f", all but the classifier head (trained on {len(trained_on)} other classes)"
     model.set_weights(weights)
-    return f"started from the weights of {ref.path}{how}"
+    part = f" (member {candidates.index(source)} of {len(candidates)})" if len(candidates) > 1 else ""
+    return f"started from the weights of {ref.path}{part}{how}"
 
 
 def _head_indices(model) -> set[int]:

@@ -1,0 +1,102 @@
+"""Combined models: `fer export A B --tta ...` averages members over views built into the graph."""
+
+import json
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def second_model(tmp_path_factory):
+    """An untrained resnet_s (other weights than tiny_run's), saved with the 7 emotions."""
+    from fer_cli.models import build_model
+
+    path = tmp_path_factory.mktemp("second") / "other.keras"
+    build_model("resnet_s", 7).save(path)
+    return path
+
+
+def _images(n=6, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("tta", ["flip", "crops"])
+def test_built_in_views_match_run_time_tta(tta):
+    from fer_cli.models import build_model
+    from fer_cli.models.ensemble import combine
+    from fer_cli.runtimes.tta import TtaRuntime
+
+    class Runtime:
+        name, num_classes = "keras", 7
+
+        def __init__(self, model):
+            self.model = model
+
+        def predict(self, images, batch_size=256):
+            return self.model.predict(images, verbose=0)
+
+    model = build_model("resnet_s", 7)
+    images = _images()
+    built_in = combine([model], tta).predict(images, verbose=0)
+    assert np.allclose(built_in, TtaRuntime(Runtime(model), tta).predict(images), atol=1e-5)
+    # The views change the answer (so the check above can fail).
+    assert not np.allclose(built_in, model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_exported_ensemble_averages_its_members(runner, app, tiny_run, second_model, tmp_path):
+    from fer_cli.runtimes import open_runtime, resolve_model
+
+    out = tmp_path / "ensemble.keras"
+    result = runner.invoke(app, ["export", str(tiny_run), str(second_model), "--tta", "flip", "-f", "keras", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out) and "top-1 agreement 100.0%" in result.stderr
+    assert json.loads((tmp_path / "ensemble.keras.classes.json").read_text())[3] == "happy"
+    images = _images()
+    members = [open_runtime(resolve_model(str(m)), "flip").predict(images) for m in (tiny_run, second_model)]
+    assert np.allclose(open_runtime(resolve_model(str(out))).predict(images), np.mean(members, axis=0), atol=1e-5)
+
+
+def test_ensemble_exports_to_onnx_and_predicts(runner, app, tiny_run, second_model, tiny_data, tmp_path):
+    out = tmp_path / "ensemble.onnx"
+    result = runner.invoke(app, ["export", str(tiny_run), str(second_model), "--tta", "crops", "-f", "onnx", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "max |Δp|" in result.stderr and "top-1 agreement 100.0%" in result.stderr
+    evaluation = runner.invoke(app, ["evaluate", str(tiny_data), "--model", str(out), "-f", "json"])
+    assert evaluation.exit_code == 0, evaluation.stderr
+    assert json.loads(evaluation.stdout)["n"] == 28
+
+
+def test_single_model_with_views_goes_beside_the_run(runner, app, tiny_run):
+    result = runner.invoke(app, ["export", str(tiny_run), "--tta", "flip", "-f", "onnx", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(tiny_run / "best-flip.onnx")
+
+
+def test_combining_refuses_what_cannot_be_averaged(runner, app, tiny_run, second_model, tmp_path):
+    no_out = runner.invoke(app, ["export", str(tiny_run), str(second_model), "-f", "keras"])
+    assert no_out.exit_code == 2 and "needs an output path" in no_out.stderr
+    three = tmp_path / "three.keras"
+    three.write_bytes(second_model.read_bytes())
+    (tmp_path / "three.keras.classes.json").write_text(json.dumps(["happy", "sad", "surprise", "a", "b", "c", "d"]))
+    other = runner.invoke(app, ["export", str(tiny_run), str(three), "-f", "keras", "-o", str(tmp_path / "x.keras")])
+    assert other.exit_code == 2 and "only models of the same classes can be combined" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.keras").exists()
+
+
+def test_warm_start_from_an_ensemble_takes_its_first_fitting_member(tiny_run, second_model, tmp_path):
+    from fer_cli.errors import ModelError
+    from fer_cli.export import export_model
+    from fer_cli.models import build_model
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+    from fer_cli.training.warm_start import load_initial_weights
+
+    classes = json.loads((tiny_run / "classes.json").read_text())
+    ensemble = tmp_path / "ensemble.keras"
+    export_model([second_model, tiny_run / "best.keras"], tuple(classes), "keras", out=ensemble, tta="flip")
+    model = build_model("resnet_s", 7)
+    line = load_initial_weights(model, str(ensemble), classes)
+    assert "(member 0 of 2)" in line
+    images = _images()
+    assert np.allclose(model.predict(images, verbose=0), load_keras_model(second_model).predict(images, verbose=0), atol=1e-5)
+    with pytest.raises(ModelError, match="holds a resnet_s model, which does not fit seed"):
+        load_initial_weights(build_model("seed", 7), str(ensemble), classes)
