@@ -60,6 +60,8 @@ class TrainConfig:
     runs_dir: str = "runs"
     name: str | None = None
     init_weights: str | None = None
+    teacher: str | None = None
+    teacher_weight: float = 0.5
     optimizer: str = "adam"
     learning_rate: float = 0.001
     weight_decay: float = 0.0
@@ -95,6 +97,7 @@ class TrainConfig:
             (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
             (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
             (self.shuffle_buffer >= 1, "shuffle_buffer must be at least 1"),
+            (0 < self.teacher_weight <= 1, "teacher_weight is the teacher's share of the targets, in (0, 1]"),
             (0 <= self.augment.erasing <= 1, "augment.erasing is a probability in [0, 1]"),
             (self.augment.mixup >= 0 and self.augment.cutmix >= 0, "augment.mixup and augment.cutmix must not be negative"),
         ]

@@ -27,6 +27,8 @@ from fer_cli.cli.train_options import (
     RotateOpt,
     ScheduleOpt,
     ShuffleBufferOpt,
+    TeacherOpt,
+    TeacherWeightOpt,
     TensorboardOpt,
     TranslateOpt,
     WarmupOpt,
@@ -64,6 +66,8 @@ def train(
     report_split: ReportSplitOpt = None,
     tensorboard: TensorboardOpt = None,
     shuffle_buffer: ShuffleBufferOpt = None,
+    teacher: TeacherOpt = None,
+    teacher_weight: TeacherWeightOpt = None,
     flip: FlipOpt = None,
     translate: TranslateOpt = None,
     rotate: RotateOpt = None,
@@ -94,6 +98,8 @@ def train(
       fer train --resume runs/train
 
       fer train my_faces/ --model resnet_m --init-weights default --epochs 10
+
+      fer train images/ --model resnet_s --teacher ensemble.keras --teacher-weight 0.7
 
       TF_CONFIG='{"cluster": {"worker": ["a:2222", "b:2222"]}, "task": {"type": "worker", "index": 0}}' fer train images/ --strategy multi-worker --name exp1
     """
@@ -127,6 +133,8 @@ def train(
         "report_split": report_split,
         "tensorboard": tensorboard,
         "shuffle_buffer": shuffle_buffer,
+        "teacher": teacher,
+        "teacher_weight": teacher_weight,
         "augment.flip": flip,
         "augment.translate": translate,
         "augment.rotate": rotate,
@@ -149,8 +157,10 @@ def train(
         # the run folder records them absolute so that it can be resumed from anywhere.
         if resolved.data and config is not None:
             resolved.data = str(Path(resolved.data).resolve())
-        if resolved.init_weights and resolved.init_weights != DEFAULT_INIT:
-            resolved.init_weights = str(Path(resolved.init_weights).expanduser().resolve())
+        for key in ("init_weights", "teacher"):
+            value = getattr(resolved, key)
+            if value and value != DEFAULT_INIT:
+                setattr(resolved, key, str(Path(value).expanduser().resolve()))
 
     def load(path: Path):
         with output.counting_progress("decoding", quiet) as on_start:

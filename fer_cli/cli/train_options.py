@@ -34,6 +34,8 @@ PatienceOpt = Annotated[Optional[int], _option("--patience", "Early stopping aft
 EmaOpt = Annotated[Optional[float], _option("--ema", "Momentum of an exponential moving average of the weights, e.g. 0.999 (0 = off).", "0")]
 ReportSplitOpt = Annotated[Optional[str], _option("--report-split", "Also measure this split (e.g. test) after every epoch; never used for selection.")]
 TensorboardOpt = Annotated[Optional[bool], _option("--tensorboard/--no-tensorboard", "TensorBoard logs in the run folder.", "on")]
+TeacherOpt = Annotated[Optional[str], _option("--teacher", "Distil a trained model: a run folder, a model file (an ensemble from `fer export A B` too) or `default`; it predicts the training images once.")]
+TeacherWeightOpt = Annotated[Optional[float], _option("--teacher-weight", "The teacher's share of each target; the rest is the one-hot label.", "0.5")]
 ShuffleBufferOpt = Annotated[Optional[int], _option("--shuffle-buffer", "Examples in the shuffle buffer when streaming shards.", "10000")]
 
 FlipOpt = Annotated[Optional[bool], _option("--flip/--no-flip", "Mirror left-right.", "off", panel=AUGMENT)]

@@ -57,8 +57,25 @@ class MemoryInputs:
         self.config = config
         self.class_names = dataset.class_names
         (self._x, self._y), self._val = split_for_training(dataset, config)
+        self._targets = None
         self.train_count = len(self._y)
         self.val_count = len(self._val[1]) if self._val else 0
+
+    @property
+    def train_images(self) -> np.ndarray:
+        """The uint8 images trained on (N, 48, 48), in the order of `set_targets`."""
+        return self._x
+
+    @property
+    def train_labels(self) -> np.ndarray:
+        """The class index of each training image."""
+        return self._y
+
+    def set_targets(self, targets: np.ndarray) -> None:
+        """Train on these soft targets (N, classes), one row per training image, instead of one-hot labels."""
+        if targets.shape != (self.train_count, len(self.class_names)):
+            raise ValueError(f"targets of shape {targets.shape} for {self.train_count} images of {len(self.class_names)} classes")
+        self._targets = targets
 
     @property
     def train_class_counts(self) -> np.ndarray:
@@ -68,7 +85,8 @@ class MemoryInputs:
         """Shuffled, augmented training batches (this pipeline's share under `context`)."""
         from fer_cli.training.pipeline import make_dataset
 
-        return make_dataset(self._x, self._y, len(self.class_names), batch_size, True, seed, self.config.augment, context)
+        targets = self._y if self._targets is None else self._targets
+        return make_dataset(self._x, targets, len(self.class_names), batch_size, True, seed, self.config.augment, context)
 
     def val(self, batch_size: int, context=None):
         """Validation batches, or `None` when the run has no validation."""

@@ -42,7 +42,7 @@ def make_dataset(
 
     Args:
         images: uint8 (N, 48, 48).
-        labels: class indices (N,).
+        labels: class indices (N,), or soft targets (N, num_classes) such as a teacher's.
         num_classes: width of the one-hot targets.
         batch_size: samples per batch.
         shuffle: reshuffle every epoch (seeded).
@@ -55,7 +55,8 @@ def make_dataset(
 
     tf = tensorflow()
 
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    targets = labels.astype(np.float32) if labels.ndim == 2 else labels.astype(np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((images, targets))
     if context is not None and context.num_input_pipelines > 1:
         ds = ds.shard(context.num_input_pipelines, context.input_pipeline_id)
     if shuffle:
@@ -64,7 +65,7 @@ def make_dataset(
 
 
 def batch_examples(ds, num_classes: int, batch_size: int, seed: int, augment: AugmentConfig | None = None):
-    """Batch a dataset of (uint8 image (48,48), int label) for a model, augmenting if asked.
+    """Batch a dataset of (uint8 image (48,48), int label or soft target) for a model, augmenting if asked.
 
     Args:
         ds: the examples, in the order to train on.
@@ -91,7 +92,8 @@ def batch_examples(ds, num_classes: int, batch_size: int, seed: int, augment: Au
         x = tf.cast(x, tf.float32)[..., None]
         if images_fn:
             x = images_fn(x)
-        y = tf.one_hot(y, num_classes)
+        if y.dtype.is_integer:  # soft targets (float rows) are already distributions
+            y = tf.one_hot(y, num_classes)
         if mix_fn:
             x, y = mix_fn(x, y)
         return x, y
