@@ -2,12 +2,14 @@
 
 Usage: python benchmarks/model_card.py RUN_DIR [RUN_DIR...] [--config CONFIG...] [--data DATA] > card.md
 
-RUN_DIR is the run that trained the shipped model (for its config, history and
-training time), or the runs of its stages in order, each started from the one
-before with `--init-weights` (one --config per run); DATA the labelled test data
-(default: FER2013 PublicTest in ../shared). Runs `fer evaluate` on the shipped model without TTA, with flip and with crops TTA,
-counts parameters and FLOPs, and times single-image inference on ONNX Runtime
-(median of 300 calls, after 20 warm-up calls).
+RUN_DIR is each run that went into the shipped model, with the committed
+config that trained it (one --config per run): the stages of one training
+(each started from the one before with `--init-weights`), or the members of a
+model combined with `fer export RUN... --tta MODE`. DATA is the labelled test
+data (default: FER2013 PublicTest in ../shared). Runs `fer evaluate` on the
+shipped model as it is and with flip and crops TTA (for a plain model), counts
+parameters and FLOPs (all members and views), and times single-image inference
+on ONNX Runtime (median of 300 calls, after 20 warm-up calls).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from fer_cli.training.run_dir import join_histories, read_history
+from fer_cli.training.run_dir import read_history
 
 FER = [sys.executable, "-m", "fer_cli"]
 
@@ -52,38 +54,53 @@ def latency_ms(onnx_path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+", help="run folders, the stages of the training in order")
+    parser.add_argument("runs", type=Path, nargs="+", help="the runs that went into the shipped model: stages in order, or members")
     parser.add_argument("--config", nargs="+", default=["configs/accurate.yaml"], help="the committed config of each run")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/fer2013/images"))
     args = parser.parse_args()
     if len(args.config) != len(args.runs):
         parser.error("give one --config per run folder")
 
-    from fer_cli.models import build_model
+    from fer_cli.models.ensemble import architecture, built_in_views, members
     from fer_cli.models.registry import count_flops
+    from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL
+    from fer_cli.runtimes.tta import TTA, view_count
 
-    config = yaml.safe_load((args.runs[-1] / "config.yaml").read_text())
-    stages = [read_history(run / "history.csv") for run in args.runs]
-    history = join_histories(stages)
-    plain, flip, crops = (evaluate(args.data, tta) for tta in ("none", "flip", "crops"))
-    model = build_model(config["model"], len(plain["classes"]))
-    hours = history[-1].get("seconds", 0) / 3600 if history else 0
-    best = max(history, key=lambda r: r.get("val_accuracy", 0)) if history else {}
+    shipped = load_keras_model(DEFAULT_MODEL)
+    parts, views = members(shipped), built_in_views(shipped)
+    flops = sum(count_flops(m) for m in parts) * view_count(views)
+    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in args.runs]
+    histories = [read_history(run / "history.csv") for run in args.runs]
+    hours = sum(h[-1].get("seconds", 0) for h in histories if h) / 3600
+    plain = evaluate(args.data, "none")
+    what = " + ".join(f"`{architecture(m)}`" for m in parts)
+    if len(parts) > 1:
+        what = f"the average of {len(parts)} models, {what},"
+    if views is TTA.none:
+        flip, crops = evaluate(args.data, "flip"), evaluate(args.data, "crops")
+        tta = (f"; with `--tta flip`: **{flip['accuracy']:.2%}** (macro-F1 {flip['macro_f1']:.3f}); "
+               f"with `--tta crops`: **{crops['accuracy']:.2%}** (macro-F1 {crops['macro_f1']:.3f})")
+    else:
+        what += f" with the `{views.value}` views built in ({view_count(views)} per image)"
+        tta = f" (the `{views.value}` views are part of the model; nothing is added at run time)"
 
+    def trained(path, config, history) -> str:
+        best = max(history, key=lambda r: r.get("val_accuracy", 0)) if history else {}
+        return (f"`fer train ../shared/data/fer2013/images --config {path}` ({len(history)} epochs, "
+                f"{history[-1].get('seconds', 0) / 3600 if history else 0:.2f} h, best val accuracy {best.get('val_accuracy', 0):.4f} "
+                f"at epoch {int(best.get('epoch', 0))})")
+
+    val_split, seed = configs[0]["val_split"], configs[0]["seed"]
     lines = [
-        f"- **Architecture**: `{config['model']}`, {model.count_params():,} parameters, "
-        f"{count_flops(model) / 1e6:.0f} MFLOPs per 48x48 image; {DEFAULT_MODEL.stat().st_size / 1e6:.1f} MB (.keras), "
+        f"- **Architecture**: {what}; {shipped.count_params():,} parameters, "
+        f"{flops / 1e6:.0f} MFLOPs per 48x48 image; {DEFAULT_MODEL.stat().st_size / 1e6:.1f} MB (.keras), "
         f"{DEFAULT_MODEL.with_suffix('.onnx').stat().st_size / 1e6:.1f} MB (.onnx).",
-        f"- **Data**: FER2013 Training split (28,709 images), of which a stratified {config['val_split']:.0%} (seed {config['seed']}) is held out "
+        f"- **Data**: FER2013 Training split (28,709 images), of which a stratified {val_split:.0%} (seed {seed}) is held out "
         "for validation and model selection; PublicTest (3,589) only for the figures below.",
-        "- **Training**: " + ", then ".join(
-            f"`fer train ../shared/data/fer2013/images --config {path}` ({len(stage)} epochs)" for path, stage in zip(args.config, stages)
-        ) + f"; {len(history)} epochs, {hours:.2f} h of training time on {platform.machine()} with 2 CPU cores (no GPU); "
-        f"best epoch {int(best.get('epoch', 0))} (val accuracy {best.get('val_accuracy', 0):.4f}).",
-        f"- **PublicTest accuracy**: **{plain['accuracy']:.2%}** (macro-F1 {plain['macro_f1']:.3f}); "
-        f"with `--tta flip`: **{flip['accuracy']:.2%}** (macro-F1 {flip['macro_f1']:.3f}); "
-        f"with `--tta crops`: **{crops['accuracy']:.2%}** (macro-F1 {crops['macro_f1']:.3f}).",
+        "- **Training**: " + "; ".join(trained(path, c, h) for path, c, h in zip(args.config, configs, histories))
+        + f"; {hours:.2f} h of training in all on {platform.machine()} with 2 CPU cores (no GPU).",
+        f"- **PublicTest accuracy**: **{plain['accuracy']:.2%}** (macro-F1 {plain['macro_f1']:.3f}){tta}.",
         f"- **Single-image latency** (ONNX Runtime, 1 image, median of 300): {latency_ms(DEFAULT_MODEL.with_suffix('.onnx')):.2f} ms.",
         "",
         "| class | precision | recall | F1 | support |",

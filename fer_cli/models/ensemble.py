@@ -57,3 +57,10 @@ def architecture(model) -> str:
     """The architecture name of a model or of a member of a combined one (``member1_resnet_m`` → ``resnet_m``)."""
     prefix, _, rest = model.name.partition("_")
     return rest if prefix.startswith(MEMBER_PREFIX) and prefix[len(MEMBER_PREFIX):].isdigit() and rest else model.name
+
+
+def built_in_views(model) -> TTA:
+    """The test-time views a `combine`d model averages over (`TTA.none` for a plain model)."""
+    from fer_cli.models.view_layers import StackViews
+
+    return next((layer.mode for layer in model.layers if isinstance(layer, StackViews)), TTA.none)
