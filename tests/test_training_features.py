@@ -9,7 +9,7 @@ import yaml
 
 from fer_cli.config import AugmentConfig
 from fer_cli.runtimes.tta import TTA, TtaRuntime, views
-from fer_cli.training.trainer import class_weights
+from fer_cli.training.optimization import class_weights
 
 
 def _batch(images, config, seed=0):
