@@ -62,9 +62,9 @@ def test_pipeline_on_a_real_slice(runner, app, tmp_path):
 
 @pytest.mark.slow
 def test_shipped_model_on_public_test(runner, app):
-    """The model in the package must be a real one: well above chance on PublicTest."""
+    """The model in the package must be the one the README promises: at least 70% on PublicTest."""
     result = runner.invoke(app, ["evaluate", str(FER_IMAGES), "-f", "json"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["n"] == 3589
-    assert report["accuracy"] > 0.66, report["accuracy"]
+    assert report["accuracy"] >= 0.70, report["accuracy"]  # the goal of issue #3; the shipped model scores 0.7016
