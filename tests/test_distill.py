@@ -64,6 +64,27 @@ def test_train_with_a_teacher(runner, app, tiny_data, tiny_run, tmp_path):
     assert saved.shape == (67, 7) and np.allclose(saved.sum(axis=1), 1, atol=1e-5)
 
 
+def test_resume_trains_on_the_saved_teacher_probabilities(runner, app, tiny_data, tiny_run, tmp_path):
+    import shutil
+
+    from fer_cli.config import load_config
+
+    teacher = tmp_path / "teacher_run"
+    shutil.copytree(tiny_run, teacher)
+    first = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "-b", "16",
+                                "--teacher", str(teacher), "--runs-dir", str(tmp_path), "--name", "student", "-q"])
+    assert first.exit_code == 0, first.stderr
+    run = tmp_path / "student"
+    saved = np.load(run / "teacher.npy", allow_pickle=False)
+    config = load_config(run / "config.yaml", {"epochs": 2})  # as if stopped after 1 of 2 epochs
+    (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    shutil.rmtree(teacher)  # the teacher is gone: resuming must not need it
+    resumed = runner.invoke(app, ["train", "--resume", str(run)])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "agrees with" not in resumed.stderr  # the teacher did not run again
+    assert np.array_equal(np.load(run / "teacher.npy", allow_pickle=False), saved)
+
+
 def test_saved_teacher_probabilities_are_reused_only_when_they_fit(tmp_path):
     from fer_cli.training.distill import load_teacher_file, save_teacher_file
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_cli.errors import ModelError
+from fer_cli import output
+from fer_cli.errors import ConfigError, ModelError
 from fer_cli.training.warm_start import DEFAULT  # `teacher: default` names the model shipped with fer
 
 TEACHER_FILE = "teacher.npy"
@@ -94,3 +95,30 @@ def save_teacher_file(path: Path, probabilities: np.ndarray) -> None:
 
     with atomic_path(path) as tmp:
         np.save(tmp, probabilities)
+
+
+def use_teacher(config, inputs, saved: Path | None, quiet: bool = False) -> np.ndarray:
+    """Make `inputs` train on the blended targets of `config.teacher`; return the teacher's probabilities.
+
+    Args:
+        config: the run's config (`teacher`, `teacher_weight`).
+        inputs: the run's `MemoryInputs`.
+        saved: a resumed run's ``teacher.npy``, reused when it fits; `None` for a new run.
+        quiet: no progress bar or message. Defaults to `False`.
+
+    Raises:
+        ConfigError: for streamed inputs, which have no images in memory to predict.
+        ModelError: when the teacher cannot be loaded or predicts other classes.
+    """
+    if inputs.streamed:
+        raise ConfigError("teacher: needs the training data in memory (a folder, a csv or a .npz cache), not streamed shards")
+    classes = list(inputs.class_names)
+    probabilities = load_teacher_file(saved, inputs.train_count, len(classes)) if saved else None
+    if probabilities is None:
+        with output.counting_progress("teacher", quiet) as on_start:
+            probabilities = teacher_probabilities(config.teacher, inputs.train_images, classes, on_start)
+        if not quiet:
+            agreement = float(np.mean(probabilities.argmax(1) == inputs.train_labels))
+            output.info(f"teacher {config.teacher} agrees with {agreement:.1%} of the training labels")
+    inputs.set_targets(blend_targets(inputs.train_labels, probabilities, config.teacher_weight))
+    return probabilities

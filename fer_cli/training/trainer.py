@@ -139,27 +139,6 @@ def _new_run(config: TrainConfig, placement, class_names) -> tuple[Path, Path]:
     return run_dir, state_dir
 
 
-def _teacher_targets(config: TrainConfig, inputs, state_dir: Path | None, quiet: bool) -> np.ndarray:
-    """Set `inputs` to train on the teacher's blended targets; return the teacher's probabilities.
-
-    A resumed run reuses the probabilities saved in its folder.
-    """
-    from fer_cli.training.distill import TEACHER_FILE, blend_targets, load_teacher_file, teacher_probabilities
-
-    if inputs.streamed:
-        raise ConfigError("teacher: needs the training data in memory (a folder, a csv or a .npz cache), not streamed shards")
-    classes = list(inputs.class_names)
-    probabilities = load_teacher_file(state_dir / TEACHER_FILE, inputs.train_count, len(classes)) if state_dir else None
-    if probabilities is None:
-        with output.counting_progress("teacher", quiet) as on_start:
-            probabilities = teacher_probabilities(config.teacher, inputs.train_images, classes, on_start)
-        if not quiet:
-            agreement = float(np.mean(probabilities.argmax(1) == inputs.train_labels))
-            output.info(f"teacher {config.teacher} agrees with {agreement:.1%} of the training labels")
-    inputs.set_targets(blend_targets(inputs.train_labels, probabilities, config.teacher_weight))
-    return probabilities
-
-
 def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, quiet: bool = False) -> TrainResult:
     """Train a model as `config` says, or resume the run in `resume`.
 
@@ -193,7 +172,10 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     from fer_cli.training.inputs import open_inputs
 
     inputs = open_inputs(config.data, config, dataset_loader)
-    teacher = _teacher_targets(config, inputs, state_dir, quiet) if config.teacher else None
+    if config.teacher:
+        from fer_cli.training.distill import TEACHER_FILE, save_teacher_file, use_teacher
+
+        teacher = use_teacher(config, inputs, state_dir / TEACHER_FILE if state_dir else None, quiet)
 
     from fer_cli.tf_env import keras as _keras
 
@@ -230,11 +212,8 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
             )
     if state_dir is None:
         run_dir, state_dir = _new_run(config, placement, inputs.class_names)
-    if teacher is not None:
-        from fer_cli.training.distill import TEACHER_FILE, save_teacher_file
-
-        if not (state_dir / TEACHER_FILE).is_file():
-            save_teacher_file(state_dir / TEACHER_FILE, teacher)
+    if config.teacher:
+        save_teacher_file(state_dir / TEACHER_FILE, teacher)  # what `--resume` trains on
 
     if done >= config.epochs:
         output.info(f"{run_dir} already finished its {config.epochs} epochs")
