@@ -35,23 +35,15 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from scipy.stats import binomtest
-
-    from fer_cli.config import load_config
-    from fer_cli.data import load_dataset
     from fer_cli.runtimes.resolve import open_runtime, resolve_model
-    from fer_cli.training.inputs import split_for_training
+    from validation_split import mcnemar, shared_validation
 
-    configs = [load_config(run / "config.yaml") for run in args.runs]
-    if len({(c.val_split, c.seed) for c in configs}) != 1:
-        parser.error("the runs hold out different validation images (val_split, seed differ)")
-    dataset = load_dataset(Path(args.data or configs[0].data))
-    _, val = split_for_training(dataset, configs[0])
-    if val is None:
-        parser.error("the runs have no validation split (val_split: 0)")
+    try:
+        dataset, val = shared_validation(args.runs, args.data)
+    except ValueError as exc:
+        parser.error(str(exc))
     report = dataset.split(args.report_split)
-    splits = {"val": (val[0].astype(np.float32)[..., None], val[1]),
-              "report": (report.images.astype(np.float32)[..., None], report.labels)}
+    splits = {"val": val, "report": (report.images.astype(np.float32)[..., None], report.labels)}
 
     def probabilities(run: Path, mode: str, split: str) -> np.ndarray:
         return open_runtime(resolve_model(run), mode).predict(splits[split][0])
@@ -75,11 +67,10 @@ def main() -> None:
     }
     if args.baseline:
         base = probabilities(args.baseline, "none", "val").argmax(1) == val[1]
-        only_base, only_best = int(np.sum(base & ~best["_right"])), int(np.sum(~base & best["_right"]))
-        total = only_base + only_best
+        test = mcnemar(base, best["_right"])
         result["against_baseline"] = {"baseline": str(args.baseline), "baseline_val_accuracy": round(float(base.mean()), 4),
-                                      "only_baseline_right": only_base, "only_chosen_right": only_best,
-                                      "mcnemar_p": round(float(binomtest(only_best, total).pvalue) if total else 1.0, 4)}
+                                      "only_baseline_right": test["only_a_right"], "only_chosen_right": test["only_b_right"],
+                                      "mcnemar_p": test["mcnemar_p"]}
     print(json.dumps(result, indent=2))
 
 
