@@ -1,11 +1,22 @@
-"""Importing TensorFlow quietly, on demand.
+"""The one way into TensorFlow and Keras: the right backend, imported quietly, on demand.
 
-TensorFlow prints C++ start-up logs (oneDNN notices, absl warnings) straight to
-file descriptor 2, below Python, where ``TF_CPP_MIN_LOG_LEVEL`` no longer hides
-all of them. stderr is for messages people need, so the import runs with fd 2
-pointed at /dev/null (unless ``FER_DEBUG`` is set). Callers import TensorFlow
-or Keras through here, inside the functions that need them, so that
-``fer --help`` never pays for it.
+fer's Keras is TensorFlow's: models are built, saved and exported with the
+TensorFlow backend. Keras otherwise picks its backend from ``KERAS_BACKEND``
+or ``~/.keras/keras.json``, so a JAX or PyTorch user would get baffling
+failures; `use_tensorflow_backend` sets ``KERAS_BACKEND`` before Keras is
+first imported. Importing this module does it, and so does importing
+`fer_cli.cli`.
+
+TensorFlow prints start-up notices (the oneDNN notice and absl's "before
+InitializeLog" banner) straight to file descriptor 2, below Python, where
+``TF_CPP_MIN_LOG_LEVEL`` does not reach them. stderr is for messages people
+need, so during the import fd 2 goes through a filter that drops those known
+lines and passes everything else on, at once: the last words of an import
+that fails or aborts (missing CPU features, ABI mismatches) still reach the
+user. ``FER_DEBUG=1`` turns the filter off.
+
+Callers import TensorFlow or Keras through `tensorflow()` and `keras()`,
+inside the functions that need them, so that ``fer --help`` never pays for it.
 """
 
 from __future__ import annotations
@@ -13,14 +24,72 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from types import ModuleType
 
+BACKEND = "tensorflow"
+
+# Lines TensorFlow writes to fd 2 on every import whatever TF_CPP_MIN_LOG_LEVEL says.
+START_UP_NOISE = (
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"^I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on",
+)
+
+# Run by a child Python: copies stdin to stdout line by line, minus lines matching argv[1].
+# A separate process, so that lines written just before the parent dies (abort) still get out.
+_FILTER_PROGRAM = """
+import re, sys
+noise = re.compile(sys.argv[1])
+for line in sys.stdin.buffer:
+    if not noise.search(line.decode("utf-8", "replace")):
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+"""
+
+
+def debug() -> bool:
+    """Whether ``FER_DEBUG`` asks for everything (tracebacks, TensorFlow's own logs)."""
+    return os.environ.get("FER_DEBUG", "") not in ("", "0")
+
+
+_replaced_backend: list[str] = []  # the user's other KERAS_BACKEND, until warned about
+
+
+def use_tensorflow_backend() -> None:
+    """Make Keras use TensorFlow, and keep TensorFlow's C++ logs to warnings and errors.
+
+    Sets ``KERAS_BACKEND``. A different value set by the user is replaced; the
+    warning about it waits until Keras is actually loaded, so that commands
+    that never load it (``fer predict`` on ONNX) stay quiet. Keras reads the
+    variable when it is first imported, so this must run before that; it is
+    cheap and safe to call again.
+    """
+    asked = os.environ.get("KERAS_BACKEND", "")
+    if asked and asked != BACKEND:
+        _replaced_backend.append(asked)
+    os.environ["KERAS_BACKEND"] = BACKEND
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _warn_replaced_backend() -> None:
+    if _replaced_backend:
+        from fer_cli import output
+
+        output.warn(f"KERAS_BACKEND={_replaced_backend[0]} ignored: fer's models run on the {BACKEND} backend")
+        _replaced_backend.clear()
+
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    if os.environ.get("FER_DEBUG", "") not in ("", "0"):
+    """Point fd 2 at /dev/null for the block (unless ``FER_DEBUG`` is set).
+
+    Only for calls that report their failures as Python exceptions and print
+    nothing else worth reading on fd 2, such as loading a LiteRT interpreter.
+    """
+    if debug():
         yield
         return
     sys.stderr.flush()
@@ -35,21 +104,78 @@ def quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _quiet_import(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with quiet_stderr():
-        import tensorflow  # noqa: F401  the noisy part; keras rides on it
+@contextlib.contextmanager
+def filtered_stderr(noise: tuple[str, ...] = START_UP_NOISE) -> Iterator[None]:
+    """Drop lines matching `noise` from what is written to fd 2 in the block; pass on the rest.
 
-        return importlib.import_module(name)
+    The filter is a child process reading a pipe, so it forwards what a crashing
+    block wrote even when this process dies without running any more code. If
+    the child cannot start, fd 2 is left alone (noise beats losing an error).
+
+    Args:
+        noise: regular expressions of lines to drop. Defaults to `START_UP_NOISE`.
+    """
+    if debug():
+        yield
+        return
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _FILTER_PROGRAM, "|".join(noise)],
+            stdin=read_end,
+            stdout=2,
+            stderr=2,
+        )
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+    os.close(read_end)
+    saved = os.dup(2)
+    try:
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        yield
+    finally:
+        os.dup2(saved, 2)  # closes the pipe's last write end here, so the filter sees EOF
+        os.close(saved)
+        try:
+            child.wait(timeout=5)  # everything forwarded before anything else is written
+        except subprocess.TimeoutExpired:
+            pass  # something in the block kept a copy of fd 2; the filter keeps serving it
+
+
+def _import(name: str) -> ModuleType:
+    use_tensorflow_backend()
+    _warn_replaced_backend()
+    if "tensorflow" not in sys.modules:
+        with filtered_stderr():
+            import tensorflow  # noqa: F401  the noisy part; keras rides on it
+    module = importlib.import_module(name)
+    if name == "keras" and module.backend.backend() != BACKEND:
+        from fer_cli.errors import FerError
+
+        raise FerError(
+            f"Keras was imported with the {module.backend.backend()} backend before fer could select "
+            f"{BACKEND}; import fer_cli.tf_env first, or set KERAS_BACKEND={BACKEND}"
+        )
+    return module
 
 
 def tensorflow() -> ModuleType:
     """The `tensorflow` module, imported quietly."""
-    return _quiet_import("tensorflow")
+    return _import("tensorflow")
 
 
 def keras() -> ModuleType:
-    """The `keras` module (TensorFlow backend), imported quietly."""
-    return _quiet_import("keras")
+    """The `keras` module, on the TensorFlow backend, imported quietly.
+
+    Raises:
+        FerError: when Keras was already imported with another backend.
+    """
+    return _import("keras")
+
+
+use_tensorflow_backend()

@@ -6,16 +6,15 @@ functions that need them, so ``fer --help`` starts fast.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Optional
 
 import typer
 
-from fer_cli import __version__
+from fer_cli import __version__, tf_env
 from fer_cli.cli import evaluate, export, predict, prepare, train
 
-# Quiet TensorFlow's C++ start-up logs; stderr is for messages people need.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before any command can import Keras: the TensorFlow backend, quiet C++ logs (cheap, no TensorFlow yet).
+tf_env.use_tensorflow_backend()
 
 app = typer.Typer(
     name="fer",

@@ -1,0 +1,138 @@
+"""The platform under every command: the TensorFlow environment, layering and lint rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO
+
+
+def _python(code: str, env: dict[str, str], timeout: int = 180) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    """This process's environment with `changes` applied (`None` removes a variable)."""
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+@pytest.fixture
+def jax_keras_home(tmp_path) -> Path:
+    """A KERAS_HOME whose keras.json picks the JAX backend, as a JAX user's would."""
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    (home / "keras.json").write_text(
+        json.dumps({"backend": "jax", "floatx": "float32", "epsilon": 1e-07, "image_data_format": "channels_last"})
+    )
+    return home
+
+
+# --- KERAS_BACKEND (issue 12, item 12) ---------------------------------------------------------
+
+
+def test_keras_from_tf_env_uses_tensorflow_when_keras_json_says_jax(jax_keras_home):
+    result = _python(
+        "from fer_cli.tf_env import keras; print(keras().backend.backend())",
+        _env(KERAS_HOME=str(jax_keras_home), KERAS_BACKEND=None),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tensorflow"
+
+
+def test_plain_import_keras_after_the_cli_uses_tensorflow(jax_keras_home):
+    # Modules that `import keras` at their top still get TensorFlow once the CLI is loaded.
+    result = _python(
+        "import fer_cli.cli, keras; print(keras.backend.backend())",
+        _env(KERAS_HOME=str(jax_keras_home), KERAS_BACKEND=None),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tensorflow"
+
+
+def test_other_keras_backend_in_the_environment_is_overridden_with_a_warning(jax_keras_home):
+    result = _python(
+        "from fer_cli.tf_env import keras; print(keras().backend.backend())",
+        _env(KERAS_HOME=str(jax_keras_home), KERAS_BACKEND="jax"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tensorflow"
+    assert "KERAS_BACKEND" in result.stderr and "jax" in result.stderr
+
+
+def test_keras_imported_with_another_backend_before_fer_is_a_clear_error(tmp_path):
+    # A fake `keras` stands in for one already imported with JAX (JAX itself is not installed).
+    fake = tmp_path / "fake"
+    (fake / "keras" / "backend").mkdir(parents=True)
+    (fake / "keras" / "__init__.py").write_text("from keras import backend\n")
+    (fake / "keras" / "backend" / "__init__.py").write_text("def backend():\n    return 'jax'\n")
+    result = _python(
+        "import keras\nfrom fer_cli.tf_env import keras as k\nk()",
+        _env(PYTHONPATH=str(fake)),
+    )
+    assert result.returncode != 0
+    assert "jax" in result.stderr and "tensorflow" in result.stderr.lower()
+
+
+# --- fd 2 during the TensorFlow import (issue 12, item 13) -------------------------------------
+
+
+def _fake_tensorflow(root: Path, body: str) -> Path:
+    """A `tensorflow` package under `root` whose import runs `body`."""
+    package = root / "tensorflow"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("import os\n" + body)
+    return root
+
+
+def test_message_of_a_failing_tensorflow_import_reaches_stderr(tmp_path):
+    fake = _fake_tensorflow(tmp_path, "os.write(2, b'libtensorflow: undefined symbol _ZN3xla\\n')\nraise ImportError('ABI mismatch')\n")
+    result = _python("from fer_cli.tf_env import tensorflow; tensorflow()", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
+    assert result.returncode != 0
+    assert "undefined symbol _ZN3xla" in result.stderr
+    assert "ABI mismatch" in result.stderr
+
+
+def test_message_of_a_tensorflow_import_that_aborts_reaches_stderr(tmp_path):
+    # TensorFlow's CPU check logs, then abort()s: no Python code runs after it.
+    fake = _fake_tensorflow(
+        tmp_path,
+        "os.write(2, b'F cpu_feature_guard.cc] The TensorFlow library was compiled to use AVX instructions\\n')\nos.abort()\n",
+    )
+    result = _python("from fer_cli.tf_env import tensorflow; tensorflow()", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
+    assert result.returncode != 0
+    assert "compiled to use AVX instructions" in result.stderr
+
+
+def test_known_start_up_noise_is_dropped_and_other_lines_kept(tmp_path):
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795611755.080029    4435 port.cc:153] oneDNN custom operations are on. "
+        "You may see slightly different numerical results.\n"
+    )
+    fake = _fake_tensorflow(tmp_path, f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n")
+    result = _python("from fer_cli.tf_env import tensorflow; tensorflow(); print('ok')", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    assert "something people should see" in result.stderr
+    assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr
+
+
+def test_real_tensorflow_import_leaves_stderr_empty():
+    result = _python("from fer_cli.tf_env import keras; keras(); print('ok')", _env(FER_DEBUG=None, TF_CPP_MIN_LOG_LEVEL=None))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
