@@ -1,9 +1,8 @@
-"""Decoding many image files at once, on every core."""
+"""Decoding many image files at once, on every CPU this process may use."""
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_cli.data.cpus import usable_cpu_count
 from fer_cli.labels import IMAGE_SIZE
 
 # Below this many files a process pool costs more than it saves.
@@ -54,7 +54,7 @@ def decode_images(
     Args:
         paths: image files.
         on_progress: called with the number of files finished since the last call.
-        workers: processes to use. Defaults to the number of cores.
+        workers: processes to use. Defaults to the CPUs this process may run on (`usable_cpu_count`).
 
     Returns:
         The images (N, 48, 48), with zeros where decoding failed, and the
@@ -62,7 +62,7 @@ def decode_images(
     """
     names = [str(p) for p in paths]
     chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpu_count()
     images = np.zeros((len(names), IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
     failures: dict[int, str] = {}
 
@@ -95,7 +95,7 @@ def iter_decoded(
 
     Args:
         paths: image files.
-        workers: processes to use. Defaults to the number of cores.
+        workers: processes to use. Defaults to the CPUs this process may run on (`usable_cpu_count`).
         window: chunks in flight per process. Defaults to `4`.
 
     Yields:
@@ -104,7 +104,7 @@ def iter_decoded(
     """
     names = [str(p) for p in paths]
     starts = range(0, len(names), CHUNK)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpu_count()
     if workers <= 1 or len(names) < PARALLEL_MIN_FILES:
         for start in starts:
             yield (start, *_decode_chunk(names[start : start + CHUNK]))
