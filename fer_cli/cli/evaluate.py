@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli import output
-from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import TtaOpt, DataArg, ModelOpt, QuietOpt
 from fer_cli.errors import UsageError
 from fer_cli.runtimes.tta import TTA
@@ -26,7 +26,7 @@ def evaluate(
     data: DataArg = None,
     model: ModelOpt = None,
     tta: TtaOpt = TTA.none,
-    split: Annotated[str, typer.Option("--split", "-s", help="Split to evaluate on (a plain folder of class folders has just one).")] = "test",
+    split: Annotated[str, typer.Option("--split", "-s", help="Split to evaluate on. Data with one split only is evaluated on it, with a warning unless it is a plain folder of class folders.")] = "test",
     fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table or json. Defaults to a table on a terminal, JSON when piped.", case_sensitive=False, show_default=False)] = None,
     confusion_png: Annotated[Optional[Path], typer.Option("--confusion-png", help="Also draw the confusion matrix to this PNG.", show_default=False)] = None,
     quiet: QuietOpt = False,
@@ -42,6 +42,7 @@ def evaluate(
       fer evaluate fer2013.csv --split test --confusion-png confusion.png
     """
     from fer_cli.data import load_dataset
+    from fer_cli.data.sources import SINGLE_SPLIT
     from fer_cli.evaluation import evaluate_split, save_confusion_png
     from fer_cli.runtimes import open_runtime, resolve_model
 
@@ -50,12 +51,16 @@ def evaluate(
     ref = resolve_model(model)
     with output.counting_progress("decoding", quiet) as on_start:
         dataset = load_dataset(data, on_start=on_start, splits=(split,))
-    chosen = dataset.split(split)
+    used, chosen = dataset.split_or_only(split)
+    if used != split and used != SINGLE_SPLIT and not quiet:
+        # Only a folder without split folders stands in silently; a lone train split
+        # would otherwise report accuracy on the training data as if it were test.
+        output.warn(f"no split {split!r} in {data}; evaluating on its only split, {used!r}")
     runtime = open_runtime(ref, tta.value)
     report = evaluate_split(runtime, ref.class_names, dataset.class_names, chosen.images, chosen.labels)
     report.model, report.data = str(ref.path), str(data)
     report.tta = tta.value
-    report.split = split if split in dataset.splits else next(iter(dataset.splits))
+    report.split = used
     result = report.to_dict()
     if confusion_png:
         save_confusion_png(result, confusion_png)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli import output
-from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import QuietOpt, StrictOpt
 
 
@@ -22,7 +22,7 @@ def prepare(
     shard_size: Annotated[Optional[int], typer.Option("--shard-size", help="Write a folder of TFRecord shards of this many images each, with bounded memory, for data larger than memory; `fer train` streams it.", min=1, show_default=False)] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Decode images into a compressed .npz cache (48x48 grayscale) with a JSON manifest.
+    """Decode images into a .npz cache (48x48 grayscale, pixels stored uncompressed) with a JSON manifest.
 
     Prints a table of images per class and split on stderr, and the cache path on stdout.
     Running it again on unchanged data reuses the cache at once.

@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,73 +21,17 @@ import numpy as np
 from fer_cli import __version__
 from fer_cli.atomic import atomic_path, write_text
 from fer_cli.data.audit import audit
+from fer_cli.data.paths import cache_dir, default_cache_path, manifest_path
 from fer_cli.data.sources import FolderSource, Skipped, file_fingerprint, scan_folder
+from fer_cli.data.types import CacheResult, Dataset, Split
 from fer_cli.errors import DataError
 from fer_cli.labels import EMOTIONS
 
 CACHE_FORMAT = "fer-cache/1"
-
-
-@dataclass
-class Split:
-    """One split of a data set.
-
-    Attributes:
-        images: uint8 array (N, 48, 48).
-        labels: int array (N,), indices into the data set's class names.
-        paths: the source of each image (a file path, or ``csv:line``).
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    paths: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-@dataclass
-class Dataset:
-    """A decoded data set: class names, splits and the manifest of its cache."""
-
-    class_names: tuple[str, ...]
-    splits: dict[str, Split]
-    manifest: dict[str, Any] = field(default_factory=dict)
-    path: Path | None = None
-
-    def split(self, name: str) -> Split:
-        """The split called `name`, or the only split when there is just one.
-
-        Raises:
-            DataError: when there is no such split.
-        """
-        if name in self.splits:
-            return self.splits[name]
-        if len(self.splits) == 1:
-            return next(iter(self.splits.values()))
-        raise DataError(f"no split {name!r} in the data (it has: {', '.join(sorted(self.splits))})")
-
-
-def cache_dir() -> Path:
-    """Where caches go by default: ``$FER_CACHE_DIR``, else ``$XDG_CACHE_HOME/fer``, else ``~/.cache/fer``."""
-    if os.environ.get("FER_CACHE_DIR"):
-        return Path(os.environ["FER_CACHE_DIR"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "fer"
-
-
-def default_cache_path(source: Path) -> Path:
-    """The default cache file for a data folder or csv: named after it, unique per absolute path."""
-    resolved = source.resolve()
-    tag = hashlib.sha256(str(resolved).encode(errors="surrogateescape")).hexdigest()[:10]
-    name = resolved.stem if resolved.is_file() else resolved.name
-    if name in {"images", "data", ""}:
-        name = f"{resolved.parent.name}-{name}".strip("-")
-    return cache_dir() / f"{name}-{tag}.npz"
-
-
-def manifest_path(cache: Path) -> Path:
-    return cache.with_suffix(".json")
+# Importers of these names from here keep working; they live in leaf modules so that
+# shards.py can use them without importing this module.
+__all__ = ["CACHE_FORMAT", "CacheResult", "Dataset", "Split", "build_cache", "cache_dir", "default_cache_path",
+           "load_cache", "manifest_path"]
 
 
 def _count_table(class_names: tuple[str, ...], splits: dict[str, Split]) -> dict[str, dict[str, int]]:
@@ -208,23 +150,6 @@ def _from_csv(path: Path) -> tuple[Dataset, dict]:
     return Dataset(class_names=EMOTIONS, splits=splits), {"ignored_files": 0, "notes": [], "skipped": skipped}
 
 
-@dataclass
-class CacheResult:
-    """What `build_cache` did.
-
-    Attributes:
-        path: the cache file.
-        manifest: its manifest.
-        reused: the cache was up to date and left as it was.
-        dataset: the decoded data when it was just built (`None` when reused: load it with `load_cache`).
-    """
-
-    path: Path
-    manifest: dict[str, Any]
-    reused: bool
-    dataset: Dataset | None = None
-
-
 def build_cache(
     source: Path,
     out: Path | None = None,
@@ -294,33 +219,3 @@ def build_cache(
 def _strict_message(skipped: list[dict]) -> str:
     first = skipped[0]
     return f"{len(skipped)} file(s) cannot be used (--strict), first: {first['path']}: {first['reason']}"
-
-
-def load_dataset(
-    data: Path,
-    strict: bool = False,
-    on_start: Callable[[int], Callable[[int], None]] | None = None,
-    splits: tuple[str, ...] | None = None,
-) -> Dataset:
-    """Load data from a .npz cache or shard folder, or prepare a folder/csv through the default cache.
-
-    Args:
-        data: a .npz cache, a shard folder, a data folder or a fer2013.csv.
-        strict: see `build_cache`. Defaults to `False`.
-        on_start: see `build_cache`.
-        splits: of a shard folder, read only these splits (when it has them). Defaults to all.
-
-    Returns:
-        The data set.
-    """
-    from fer_cli.data.shards import is_shard_dir, load_shards
-
-    data = Path(data)
-    if data.suffix.lower() == ".npz":
-        return load_cache(data)
-    if is_shard_dir(data):
-        shards = load_shards(data)
-        wanted = [s for s in shards.splits if splits is None or s in splits] or list(shards.splits)
-        return Dataset(shards.class_names, {s: shards.read_split(s) for s in wanted}, shards.manifest, data)
-    result = build_cache(data, strict=strict, on_start=on_start)
-    return result.dataset or load_cache(result.path)

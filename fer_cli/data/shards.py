@@ -3,7 +3,8 @@
 A shard folder holds ``<split>-<nnnnn>.tfrecord`` files of at most
 ``shard_size`` images each and a ``manifest.json``. Each record is a
 `tf.train.Example` with the raw 48x48 uint8 ``image``, its ``label``, its
-source ``path`` and a ``bucket`` (0-999) hashed from the path: a held-out
+source ``path`` and a ``bucket`` (0-999) hashed from its path within the
+data folder (``train/happy/a.png``, however the folder was typed): a held-out
 validation share is the records whose bucket is below ``1000 × val_split``,
 the same on every worker and every run, and the manifest's per-bucket class
 counts give its exact size without reading the data.
@@ -29,8 +30,9 @@ import numpy as np
 
 from fer_cli import __version__
 from fer_cli.atomic import write_text
-from fer_cli.data.cache import CacheResult, Split, default_cache_path
+from fer_cli.data.paths import default_shards_path
 from fer_cli.data.sources import scan_folder
+from fer_cli.data.types import CacheResult, Split
 from fer_cli.errors import DataError
 
 SHARDS_FORMAT = "fer-shards/1"
@@ -39,19 +41,23 @@ BUCKETS = 1000
 
 
 def path_bucket(path: str) -> int:
-    """The validation bucket (0 to `BUCKETS` - 1) of an image, from its path."""
+    """The validation bucket (0 to `BUCKETS` - 1) of an image, from its path within the data folder."""
     digest = hashlib.blake2b(path.encode(errors="surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "little") % BUCKETS
+
+
+def image_bucket(root: Path, path: Path) -> int:
+    """The validation bucket of the image at `path` under the data folder `root`.
+
+    Keyed on the path within `root`, so the held-out share does not change with
+    the working directory or with how the folder was spelled.
+    """
+    return path_bucket(Path(path).relative_to(root).as_posix())
 
 
 def is_shard_dir(path: Path) -> bool:
     """Whether `path` is a folder written by `build_shards`."""
     return Path(path).is_dir() and (Path(path) / MANIFEST).is_file()
-
-
-def default_shards_path(source: Path) -> Path:
-    """Where shards of `source` go by default: beside its .npz cache, as a folder."""
-    return default_cache_path(source).with_suffix(".shards")
 
 
 @dataclass
@@ -150,7 +156,7 @@ class _ShardWriter:
         self._writer = None
         self._in_shard = 0
 
-    def write(self, image: np.ndarray, label: int, path: str) -> None:
+    def write(self, image: np.ndarray, label: int, path: str, bucket: int) -> None:
         tf = self.tf
         if self._writer is None or self._in_shard == self.shard_size:
             self._close()
@@ -158,7 +164,6 @@ class _ShardWriter:
             self.shards.append({"file": name, "images": 0})
             self._writer = tf.io.TFRecordWriter(str(self.folder / name))
             self._in_shard = 0
-        bucket = path_bucket(path)
         feature = tf.train.Feature
         example = tf.train.Example(
             features=tf.train.Features(
@@ -260,7 +265,7 @@ def build_shards(
                 names = [str(paths[start + i]) for i in keep]
                 kept_labels = [labels[start + i] for i in keep]
                 for i, name, label in zip(keep, names, kept_labels):
-                    writer.write(images[i], label, name)
+                    writer.write(images[i], label, name, image_bucket(folder.root, paths[start + i]))
                 audit.add(split, images[keep], kept_labels, names)
                 if advance:
                     advance(len(images))

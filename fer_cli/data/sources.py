@@ -59,13 +59,22 @@ class FolderSource:
     notes: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
-        """A hash of every file's path, size and modification time (cheap: no reads)."""
+        """A hash of every file's path within `root`, size and modification time (cheap: no reads).
+
+        Paths are taken relative to the data folder, so ``images``, ``$PWD/images``
+        and a symlink to it give one fingerprint and reuse one cache.
+        """
         digest = hashlib.sha256(f"folders:{DECODER_VERSION}".encode())
         for split in sorted(self.files):
             for path, label in self.files[split]:
                 stat = path.stat()
-                digest.update(f"{split}\0{label}\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode(errors="surrogateescape"))
+                inside = self.relative(path)
+                digest.update(f"{split}\0{label}\0{inside}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode(errors="surrogateescape"))
         return digest.hexdigest()
+
+    def relative(self, path: Path) -> str:
+        """`path` (a file found under `root`) as a POSIX path within the data folder, e.g. ``train/happy/a.png``."""
+        return path.relative_to(self.root).as_posix()
 
 
 def _visible_dirs(folder: Path) -> list[Path]:
@@ -94,11 +103,13 @@ def scan_folder(root: Path) -> FolderSource:
         root: a folder with split subfolders, or a folder of class folders.
 
     Returns:
-        The files per split and the class names.
+        The files per split and the class names; file paths are absolute (not
+        resolved), so they name the files from any working directory.
 
     Raises:
         DataError: when no class folder or no image is found.
     """
+    typed, root = root, Path(os.path.abspath(root))
     subdirs = _visible_dirs(root)
     split_dirs = {SPLIT_FOLDERS[d.name.lower()]: d for d in subdirs if d.name.lower() in SPLIT_FOLDERS}
     notes: list[str] = []
@@ -130,7 +141,7 @@ def scan_folder(root: Path) -> FolderSource:
         else:
             notes.append(f"split folder {split_dir} holds no labelled image")
     if not files:
-        raise DataError(f"no labelled images in {root} (expected class folders, e.g. {root}/train/happy/*.jpg)")
+        raise DataError(f"no labelled images in {typed} (expected class folders, e.g. {typed}/train/happy/*.jpg)")
     unknown = sorted(classes - set(EMOTIONS))
     if unknown:
         notes.append(f"class folder(s) not among the FER2013 emotions, used as classes: {', '.join(unknown)}")
