@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from fer_cli.errors import ConfigError
-from fer_cli.training.strategy import STRATEGIES
 
 
 @dataclass
@@ -113,6 +113,18 @@ class TrainConfig:
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+
+
+class StrategyName(str, Enum):
+    """The ``--strategy`` choices (`fer_cli.training.strategy` says what each one does)."""
+
+    auto = "auto"
+    one_device = "one-device"
+    mirrored = "mirrored"
+    multi_worker = "multi-worker"
+
+
+STRATEGIES = tuple(s.value for s in StrategyName)
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:

@@ -1,5 +1,12 @@
 """User-facing errors. Each kind carries the exit code the CLI returns for it."""
 
+import os
+
+
+def debug() -> bool:
+    """Whether ``FER_DEBUG`` asks for tracebacks instead of one-line messages (and for TensorFlow's own logs)."""
+    return os.environ.get("FER_DEBUG", "") not in ("", "0")
+
 
 class FerError(Exception):
     """An error the user can fix; shown as a one-line ``Error: ...`` message.
@@ -31,3 +38,7 @@ class ConfigError(UsageError):
 
 class ExportError(FerError):
     """An export that failed or did not match the source model (exit code 1)."""
+
+
+class WorkerLost(FerError):
+    """A worker of a training cluster stopped or could not be reached (exit code 1)."""

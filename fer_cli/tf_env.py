@@ -30,6 +30,8 @@ import sys
 from collections.abc import Iterator
 from types import ModuleType
 
+from fer_cli.errors import FerError, debug
+
 BACKEND = "tensorflow"
 
 # Lines TensorFlow writes to fd 2 on every import whatever TF_CPP_MIN_LOG_LEVEL says.
@@ -48,11 +50,6 @@ for line in sys.stdin.buffer:
         sys.stdout.buffer.write(line)
         sys.stdout.buffer.flush()
 """
-
-
-def debug() -> bool:
-    """Whether ``FER_DEBUG`` asks for everything (tracebacks, TensorFlow's own logs)."""
-    return os.environ.get("FER_DEBUG", "") not in ("", "0")
 
 
 _replaced_backend: list[str] = []  # the user's other KERAS_BACKEND, until warned about
@@ -155,8 +152,6 @@ def _import(name: str) -> ModuleType:
             import tensorflow  # noqa: F401  the noisy part; keras rides on it
     module = importlib.import_module(name)
     if name == "keras" and module.backend.backend() != BACKEND:
-        from fer_cli.errors import FerError
-
         raise FerError(
             f"Keras was imported with the {module.backend.backend()} backend before fer could select "
             f"{BACKEND}; import fer_cli.tf_env first, or set KERAS_BACKEND={BACKEND}"

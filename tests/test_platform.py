@@ -136,3 +136,21 @@ def test_real_tensorflow_import_leaves_stderr_empty():
     result = _python("from fer_cli.tf_env import keras; keras(); print('ok')", _env(FER_DEBUG=None, TF_CPP_MIN_LOG_LEVEL=None))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+# --- Layering -----------------------------------------------------------------------------------
+
+
+def test_config_does_not_load_training():
+    # Core config is read by every command; it must not drag the training package in.
+    result = _python("import sys, fer_cli.config; print(sorted(m for m in sys.modules if m.startswith('fer_cli.training')))", _env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_worker_lost_is_an_error_kind_beside_the_others():
+    from fer_cli import errors
+    from fer_cli.training import distributed_loop
+
+    assert issubclass(errors.WorkerLost, errors.FerError)
+    assert distributed_loop.WorkerLost is errors.WorkerLost

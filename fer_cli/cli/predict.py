@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli import output
-from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import FormatOpt, ModelOpt, TtaOpt
 from fer_cli.errors import UsageError
 from fer_cli.runtimes.tta import TTA

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli import output
-from fer_cli.cli.errors import handle_errors
+from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import DataArg, QuietOpt, SeedOpt
 from fer_cli.cli.train_options import (
     BrightnessOpt,

@@ -5,7 +5,7 @@ Adding an architecture is one decorated function in a module of this package::
     @register_model("mynet", "what it is")
     def mynet(x, num_classes):
         ...  # x is the scaled input tensor (N, 48, 48, 1) in [0, 1]
-        return logits_or_features
+        return features  # build_model adds the Dense + softmax head
 
 Every model built here takes raw pixel values (0..255, float32, shape
 (N, 48, 48, 1)) and scales them itself, so exported models need no

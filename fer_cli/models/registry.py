@@ -17,34 +17,33 @@ class ModelSpec:
     Attributes:
         name: the name used with ``fer train --model``.
         description: one line for ``--help`` and listings.
-        body: builds the network from the scaled input tensor; returns the
-            final feature tensor (a classifier head is added by `build_model`)
-            or, with `has_head`, the class probabilities.
-        has_head: whether `body` ends with its own softmax layer.
+        body: builds the network from the scaled input tensor and returns the
+            final feature tensor; `build_model` adds the classifier head.
     """
 
     name: str
     description: str
     body: Callable[[Any, int], Any]
-    has_head: bool = False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, description: str, has_head: bool = False) -> Callable:
+def register_model(name: str, description: str) -> Callable:
     """Decorator that registers an architecture under `name`.
 
     Args:
         name: the registry name.
         description: one line shown in listings.
-        has_head: the builder ends with its own softmax. Defaults to `False`.
+
+    Returns:
+        The decorator; it returns the builder unchanged.
     """
 
     def decorate(body: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelSpec(name, description, body, has_head)
+        _REGISTRY[name] = ModelSpec(name, description, body)
         return body
 
     return decorate
@@ -87,9 +86,8 @@ def build_model(name: str, num_classes: int, image_size: int = IMAGE_SIZE):
     inputs = keras.Input((image_size, image_size, 1), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="scale")(inputs)
     x = spec.body(x, num_classes)
-    if not spec.has_head:
-        x = keras.layers.Dense(num_classes, name="logits")(x)
-        x = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+    x = keras.layers.Dense(num_classes, name="logits")(x)
+    x = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, x, name=name)
 
 

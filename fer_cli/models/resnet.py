@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fer_cli.models.registry import register_model
+from fer_cli.tf_env import keras
 
 
 def _conv_bn(x, filters: int, stride: int = 1, relu: bool = True):
-    from keras import layers
+    layers = keras().layers
 
     x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
     x = layers.BatchNormalization()(x)
@@ -22,7 +23,7 @@ def _conv_bn(x, filters: int, stride: int = 1, relu: bool = True):
 
 
 def _basic_block(x, filters: int, stride: int):
-    from keras import layers
+    layers = keras().layers
 
     shortcut = x
     y = _conv_bn(x, filters, stride)
@@ -46,7 +47,7 @@ def residual_net(x, widths: Sequence[int], blocks: Sequence[int], stem: int, dro
     Returns:
         Pooled features.
     """
-    from keras import layers
+    layers = keras().layers
 
     x = _conv_bn(x, stem)
     for width, count in zip(widths, blocks, strict=True):

@@ -1,12 +1,13 @@
 """The seed's CNN: the classic Keras FER2013 network the project started from."""
 
 from fer_cli.models.registry import register_model
+from fer_cli.tf_env import keras
 
 
 @register_model("seed", "the seed CNN: 4 conv layers with max-pooling and dropout, Dense(1024) (2.3M params)")
 def seed(x, num_classes: int):
     """Conv2D+MaxPooling+Dropout stacks, Flatten, Dense(1024), Dropout, softmax."""
-    from keras import layers
+    layers = keras().layers
 
     x = layers.Conv2D(32, 3, activation="relu")(x)
     x = layers.Conv2D(64, 3, activation="relu")(x)

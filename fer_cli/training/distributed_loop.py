@@ -22,11 +22,7 @@ import math
 import numpy as np
 
 from fer_cli.config import TrainConfig
-from fer_cli.errors import FerError
-
-
-class WorkerLost(FerError):
-    """A worker of the cluster stopped or could not be reached."""
+from fer_cli.errors import WorkerLost  # re-exported: the loop raises it
 
 
 def global_steps(train_count: int, global_batch: int) -> int:

@@ -16,22 +16,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
+# The names live with the rest of the config, which must not depend on training.
+from fer_cli.config import STRATEGIES, StrategyName
 from fer_cli.errors import UsageError
-
-
-class StrategyName(str, Enum):
-    """The ``--strategy`` choices."""
-
-    auto = "auto"
-    one_device = "one-device"
-    mirrored = "mirrored"
-    multi_worker = "multi-worker"
-
-
-STRATEGIES = tuple(s.value for s in StrategyName)
 
 
 @dataclass(frozen=True)

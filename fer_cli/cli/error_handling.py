@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
 
 from fer_cli import output
-from fer_cli.errors import FerError
+from fer_cli.errors import FerError, debug
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def debug() -> bool:
-    """Whether ``FER_DEBUG`` asks for tracebacks."""
-    return os.environ.get("FER_DEBUG", "") not in ("", "0")
+# Usage errors exit 2 through `UsageError.exit_code`; these are the codes this module picks itself.
+EXIT_OK, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,8 +60,6 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _silence_stdout() -> None:
-    import sys
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
