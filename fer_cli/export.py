@@ -21,8 +21,15 @@ import numpy as np
 from fer_cli.atomic import atomic_path, write_text
 from fer_cli.errors import ExportError, UsageError
 from fer_cli.labels import IMAGE_SIZE
+from fer_cli.runtimes.digest import cached_digest
+from fer_cli.runtimes.onnx_metadata import (
+    CLASS_NAMES_KEY,
+    DIGEST_KEY,
+    QUANTIZE_KEY,
+    VIEWS_KEY,
+)
 from fer_cli.runtimes.resolve import classes_file_for
-from fer_cli.runtimes.twin import DIGEST_KEY, file_digest
+from fer_cli.runtimes.tta import TTA, refuse_views_on_views
 
 ONNX_OPSET = 17
 
@@ -80,9 +87,6 @@ class ExportResult:
     top1_agreement: float
     n: int
     bytes: int
-
-    def to_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 
 
 def _tf():
@@ -212,9 +216,11 @@ def export_model(
         The export and its parity figures.
 
     Raises:
-        UsageError: for a format/quantization the table does not allow.
+        UsageError: for a format/quantization the table does not allow, or `tta` on
+            a model that has views built in already.
         ExportError: when conversion fails or the export disagrees with the model.
     """
+    from fer_cli.models.ensemble import built_in_views, combine
     from fer_cli.runtimes.keras_runtime import load_keras_model
 
     if format not in FORMATS:
@@ -232,13 +238,11 @@ def export_model(
         raise UsageError(f"the output {out} is a source model itself; pick another path with -o")
     sample = synthetic_batch() if sample is None else sample.astype(np.float32)
     models = [load_keras_model(s) for s in sources]
+    if tta != "none":
+        for source, loaded in zip(sources, models):
+            refuse_views_on_views(source, built_in_views(loaded))
     plain = len(models) == 1 and tta == "none"
-    if plain:
-        model = models[0]
-    else:
-        from fer_cli.models.ensemble import combine
-
-        model = combine(models, tta)
+    model = models[0] if plain else combine(models, tta)
     expected = np.asarray(model.predict(sample, batch_size=256, verbose=0))
 
     with tempfile.TemporaryDirectory(prefix="fer-export-") as scratch, atomic_path(out) as tmp:
@@ -260,10 +264,14 @@ def export_model(
                 f"top-1 agreement {agreement:.1%} (needed {tolerance.min_top1_agreement:.0%}); nothing written"
             )
         if format == "onnx":
-            # The digest makes a plain export the ONNX twin of its .keras file (see runtimes.twin).
-            metadata = {"class_names": json.dumps(list(class_names))}
-            if plain:
-                metadata[DIGEST_KEY] = file_digest(sources[0])
+            metadata = {
+                CLASS_NAMES_KEY: json.dumps(list(class_names)),
+                QUANTIZE_KEY: quantize,
+                VIEWS_KEY: TTA(tta).value if tta != "none" else built_in_views(model).value,
+            }
+            if plain and quantize == "none":
+                # Only an exact export of one model may stand in for its .keras file: the twin (see runtimes.twin).
+                metadata[DIGEST_KEY] = cached_digest(sources[0])
             _stamp_onnx(tmp, metadata)
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
@@ -271,7 +279,12 @@ def export_model(
 
 
 def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:
-    """Record metadata in the ONNX file: the class names, and the digest of the source model (see `runtimes.twin`)."""
+    """Record metadata in the ONNX file: class names, quantization, built-in views, the twin's digest.
+
+    Args:
+        path: the .onnx file, rewritten in place.
+        metadata: key → value (see `fer_cli.runtimes.onnx_metadata`).
+    """
     import onnx
 
     proto = onnx.load(str(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -13,6 +13,9 @@ from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import FormatOpt, ModelOpt, TtaOpt
 from fer_cli.errors import UsageError
 from fer_cli.runtimes.tta import TTA
+
+if TYPE_CHECKING:
+    from fer_cli.runtimes.resolve import ModelRef
 
 COLUMNS = ["path", "frame", "time", "face", "box", "label", "score", "reason"]
 
@@ -53,14 +56,13 @@ def predict(
     from fer_cli.inference.inputs import expand_inputs
     from fer_cli.inference.predictor import Failure, Predictor
     from fer_cli.runtimes import open_runtime, resolve_model
-    from fer_cli.runtimes.twin import onnx_twin
 
     if paths.count("-") > 1:
         raise UsageError("- (stdin) may be given only once")
     if every and fps:
         raise UsageError("use --every or --fps, not both")
     arguments = itertools.chain.from_iterable(output.iter_stdin_lines() if p == "-" else [p] for p in paths)
-    ref = onnx_twin(resolve_model(model), quiet)
+    ref = _fast_model(resolve_model(model), quiet)
     predictor = Predictor(open_runtime(ref, tta.value), ref.class_names, FaceFinder(detect), top_k=top_k)
     annotator = None
     if annotate:
@@ -98,3 +100,33 @@ def predict(
             annotator.write(pending[0]["path"], pending)
     if failures:
         raise typer.Exit(1)
+
+
+def _fast_model(ref: ModelRef, quiet: bool) -> ModelRef:
+    """What to run for `ref`: a Keras model's fresh ONNX twin, exported now if missing or stale.
+
+    Exporting imports TensorFlow, once per model version; every later predict
+    runs the twin on ONNX Runtime. Other formats run as they are.
+
+    Args:
+        ref: the resolved model.
+        quiet: no message when a twin is exported.
+
+    Returns:
+        The model to open.
+    """
+    from fer_cli.runtimes.resolve import ModelRef
+    from fer_cli.runtimes.twin import find_twin, twin_target
+
+    if ref.format != "keras":
+        return ref
+    twin = find_twin(ref)
+    if twin is not None:
+        return twin
+    from fer_cli.export import export_model
+
+    target = twin_target(ref)
+    if not quiet:
+        output.info(f"exporting {ref.path} to ONNX for fast prediction (once): {target}")
+    export_model([ref.path], ref.class_names, "onnx", out=target)
+    return ModelRef(target, "onnx")

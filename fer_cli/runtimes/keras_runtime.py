@@ -42,13 +42,19 @@ class KerasRuntime:
 
     Args:
         path: a .keras file.
+
+    Attributes:
+        built_in_views: the test-time views inside the model (`fer export --tta`).
     """
 
     name = "keras"
 
     def __init__(self, path: Path):
+        from fer_cli.models.ensemble import built_in_views
+
         self.model = load_keras_model(path)
         self.num_classes = int(self.model.output_shape[-1])
+        self.built_in_views = built_in_views(self.model)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""

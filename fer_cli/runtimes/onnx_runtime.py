@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.errors import ModelError
+from fer_cli.runtimes.onnx_metadata import VIEWS_KEY
+from fer_cli.runtimes.tta import TTA
 
 
 class OnnxRuntime:
@@ -14,6 +16,9 @@ class OnnxRuntime:
 
     Args:
         path: a .onnx file.
+
+    Attributes:
+        built_in_views: the test-time views inside the graph, as stamped by `fer export`.
     """
 
     name = "onnxruntime"
@@ -29,6 +34,9 @@ class OnnxRuntime:
             raise ModelError(f"cannot load {path}: {str(exc).strip().splitlines()[0]}") from exc
         self.input = self.session.get_inputs()[0].name
         self.num_classes = int(self.session.get_outputs()[0].shape[-1])
+        stamped = self.session.get_modelmeta().custom_metadata_map.get(VIEWS_KEY, TTA.none.value)
+        # An unknown value is from a newer fer: assume views, so --tta is refused rather than stacked.
+        self.built_in_views = TTA(stamped) if stamped in TTA.__members__ else TTA.crops
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""

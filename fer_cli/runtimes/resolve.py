@@ -38,17 +38,46 @@ def classes_file_for(model: Path) -> Path:
 
 
 def read_class_names(model: Path) -> tuple[str, ...]:
-    """Class names of a model: ``MODEL.classes.json``, else ``classes.json`` in its folder, else the 7 emotions."""
+    """Class names of a model, from the first place that has them.
+
+    An .onnx file's own metadata (written by `fer export`; it travels with the
+    file), else ``MODEL.classes.json``, else ``classes.json`` in its folder, else
+    the 7 emotions in FER order.
+
+    Args:
+        model: the model file.
+
+    Returns:
+        Output index → class name.
+
+    Raises:
+        ModelError: when the place that has them holds something else than a list of names.
+    """
+    if model.suffix.lower() == ".onnx" and model.is_file():
+        from fer_cli.runtimes.onnx_metadata import CLASS_NAMES_KEY, read_metadata
+
+        stored = read_metadata(model).get(CLASS_NAMES_KEY)
+        if stored is not None:
+            return _names(stored, f"the class names in {model}'s metadata")
     for candidate in (classes_file_for(model), model.parent / "classes.json"):
         if candidate.is_file():
             try:
-                names = json.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                text = candidate.read_text(encoding="utf-8")
+            except OSError as exc:
                 raise ModelError(f"cannot read class names from {candidate}: {exc}") from exc
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
-                raise ModelError(f"{candidate} must hold a JSON list of class names")
-            return tuple(names)
+            return _names(text, str(candidate))
     return EMOTIONS
+
+
+def _names(text: str, source: str) -> tuple[str, ...]:
+    """Parse a JSON list of class names; `source` names where it came from in errors."""
+    try:
+        names = json.loads(text)
+    except ValueError as exc:
+        raise ModelError(f"cannot read class names from {source}: {exc}") from exc
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+        raise ModelError(f"{source} must be a JSON list of class names")
+    return tuple(names)
 
 
 def resolve_model(model: str | Path | None) -> ModelRef:
@@ -82,9 +111,19 @@ def resolve_model(model: str | Path | None) -> ModelRef:
 def open_runtime(ref: ModelRef, tta: str = "none"):
     """Load `ref` into the runtime for its format.
 
+    Every command that predicts (``fer predict``, ``fer evaluate``) comes through
+    here, so this is where ``--tta`` on a model with views built in is refused.
+
     Args:
         ref: the model.
         tta: test-time augmentation, ``none``, ``flip`` or ``crops``. Defaults to `"none"`.
+
+    Returns:
+        A runtime with ``predict(images) -> probabilities``.
+
+    Raises:
+        ModelError: when the model cannot be loaded or its class names do not fit it.
+        UsageError: when `tta` is asked of a model that already averages views of its own.
     """
     if ref.format == "onnx":
         from fer_cli.runtimes.onnx_runtime import OnnxRuntime
@@ -102,7 +141,8 @@ def open_runtime(ref: ModelRef, tta: str = "none"):
     if runtime.num_classes != len(names):
         raise ModelError(f"{ref.path} predicts {runtime.num_classes} classes but its class names list {len(names)}")
     if tta != "none":
-        from fer_cli.runtimes.tta import TtaRuntime
+        from fer_cli.runtimes.tta import TtaRuntime, refuse_views_on_views
 
+        refuse_views_on_views(ref.path, runtime.built_in_views)
         return TtaRuntime(runtime, tta)
     return runtime

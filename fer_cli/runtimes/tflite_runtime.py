@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.errors import ModelError
+from fer_cli.runtimes.tta import TTA
 
 
 class TfliteRuntime:
@@ -35,6 +36,8 @@ class TfliteRuntime:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.num_classes = int(self.output["shape"][-1])
+        # A .tflite file carries no fer metadata, so views built in at export cannot be seen here.
+        self.built_in_views = TTA.none
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         self.interpreter.resize_tensor_input(self.input["index"], batch.shape)

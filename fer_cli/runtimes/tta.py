@@ -37,6 +37,23 @@ def view_count(mode: TTA) -> int:
     return {TTA.none: 1, TTA.flip: 2, TTA.crops: 2 * (1 + len(OFFSETS))}[TTA(mode)]
 
 
+def refuse_views_on_views(model: Any, built_in: TTA) -> None:
+    """Refuse run-time views on a model that averages views of its own (views of views change its scores).
+
+    Args:
+        model: the model, as named in the message.
+        built_in: the views built into the model's graph.
+
+    Raises:
+        UsageError: when `built_in` is not `TTA.none`.
+    """
+    from fer_cli.errors import UsageError
+
+    built_in = TTA(built_in)
+    if built_in is not TTA.none:
+        raise UsageError(f"{model} already averages {view_count(built_in)} built-in views ({built_in.value}); drop --tta")
+
+
 class TtaRuntime:
     """Wraps a runtime so `predict` averages over the views of `mode`.
 

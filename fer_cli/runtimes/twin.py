@@ -1,70 +1,84 @@
 """The ONNX twin of a Keras model: what `fer predict` runs, so it never imports TensorFlow.
 
-A twin is the model exported by `fer export --format onnx`, stamped with the
-SHA-256 of the .keras file it came from. It lives beside the Keras file
-(``best.keras`` → ``best.onnx``); the shipped model's twin ships in the
-package. A missing or stale twin is exported on first use (this once imports
-TensorFlow); where the model's folder is read-only it goes to the cache folder.
+A twin is an exact (not quantized) export by `fer export --format onnx`, stamped
+with the SHA-256 of the .keras file it came from. It lives beside the Keras file
+(``best.keras`` → ``best.onnx``), or in the cache folder (named by the digest)
+where that path is taken or read-only; the shipped model's twin ships in the
+package.
+
+This module only finds twins and says where a new one goes. Making one
+(exporting, which imports TensorFlow) is the command's job: see ``fer predict``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-from fer_cli import output
+from fer_cli.errors import ModelError
+from fer_cli.runtimes.digest import cached_digest
+from fer_cli.runtimes.onnx_metadata import DIGEST_KEY, QUANTIZE_KEY, read_metadata
 from fer_cli.runtimes.resolve import ModelRef
-
-DIGEST_KEY = "source_sha256"
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def twin_candidates(keras_path: Path, digest: str) -> list[Path]:
-    """Where a twin may be: beside the model, then in the cache folder (named by digest)."""
-    from fer_cli.data.cache import cache_dir
+    """Where a twin may be: beside the model, then in the cache folder (named by digest).
+
+    Args:
+        keras_path: the .keras file.
+        digest: its SHA-256.
+
+    Returns:
+        The paths, in the order they are tried.
+    """
+    # A leaf module (no numpy): the one definition of fer's cache folder.
+    from fer_cli.data.paths import cache_dir
 
     return [keras_path.with_suffix(".onnx"), cache_dir() / "onnx" / f"{digest}.onnx"]
 
 
-def _stamp(path: Path) -> str | None:
-    import onnxruntime as ort
+def twin_stamp(path: Path) -> str | None:
+    """The digest of the .keras file that `path` is an exact twin of, or `None`.
 
-    try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception:  # a broken twin is as good as none: it gets rebuilt
-        return None
-    return session.get_modelmeta().custom_metadata_map.get(DIGEST_KEY)
-
-
-def onnx_twin(ref: ModelRef, quiet: bool = False) -> ModelRef:
-    """The ONNX twin of a Keras model (exported now if missing or stale); other formats as they are.
+    A quantized export, an export of several models, a file stamped before fer
+    recorded quantization, or a broken file is no one's twin.
 
     Args:
-        ref: the model.
-        quiet: no message when a twin is exported. Defaults to `False`.
+        path: an .onnx file.
     """
-    if ref.format != "keras":
-        return ref
-    digest = file_digest(ref.path)
-    candidates = twin_candidates(ref.path, digest)
-    for candidate in candidates:
-        if candidate.is_file() and _stamp(candidate) == digest:
-            return ModelRef(candidate, "onnx")
-    from fer_cli.export import export_model
+    try:
+        metadata = read_metadata(path)
+    except ModelError:  # a broken file is as good as none: a new twin is made
+        return None
+    return metadata.get(DIGEST_KEY) if metadata.get(QUANTIZE_KEY) == "none" else None
 
-    target = next((c for c in candidates if os.access(c.parent if c.parent.exists() else c.parent.parent, os.W_OK)), candidates[-1])
-    if not quiet:
-        output.info(f"exporting {ref.path} to ONNX for fast prediction (once): {target}")
-    export_model([ref.path], ref.class_names, "onnx", out=target)
-    return ModelRef(target, "onnx")
+
+def find_twin(ref: ModelRef) -> ModelRef | None:
+    """The fresh ONNX twin of a Keras model, or `None` when there is none (or only a stale one).
+
+    Reads only the candidates' metadata, and hashes the Keras file only when it
+    changed since the last look (see `runtimes.digest`).
+
+    Args:
+        ref: a Keras model.
+    """
+    digest = cached_digest(ref.path)
+    for candidate in twin_candidates(ref.path, digest):
+        if candidate.is_file() and twin_stamp(candidate) == digest:
+            return ModelRef(candidate, "onnx")
+    return None
+
+
+def twin_target(ref: ModelRef) -> Path:
+    """Where a new twin of `ref` goes.
+
+    Beside the model, unless that path holds a file that is not a twin (a user's
+    quantized export must not be overwritten) or its folder is read-only (an
+    installed package); the cache folder then.
+
+    Args:
+        ref: a Keras model.
+    """
+    beside, cached = twin_candidates(ref.path, cached_digest(ref.path))
+    replaceable = not beside.exists() or twin_stamp(beside) is not None  # nothing there, or a stale twin
+    return beside if replaceable and os.access(beside.parent, os.W_OK) else cached
