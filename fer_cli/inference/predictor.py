@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_cli.inference.decode_errors import describe_error
 from fer_cli.inference.faces import Face, FaceFinder
 from fer_cli.inference.inputs import InputItem
 
@@ -40,12 +41,6 @@ class Picture:
     load: Callable[[], Any]
 
 
-def _describe(exc: BaseException) -> str:
-    from fer_cli.data.decode import describe_error
-
-    return describe_error(exc)
-
-
 def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
               on_video: Callable[[str], Callable[[], None] | None] | None) -> Iterator[Picture | Failure]:
     """Expand inputs into pictures: one per image, the sampled frames of each video."""
@@ -64,7 +59,7 @@ def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
                     yield Picture({"path": item.path, "frame": frame.index, "time": frame.time},
                                   lambda picture=frame.picture: picture)
             except Exception as exc:  # FFmpeg errors come in many types; each is one bad input
-                yield Failure(item.path, f"cannot read video: {_describe(exc)}")
+                yield Failure(item.path, f"cannot read video: {describe_error(exc)}")
         else:
             yield Picture({"path": item.path}, lambda path=item.path: open_upright(path))
 
@@ -129,7 +124,7 @@ class Predictor:
         try:
             return unit, self.find_faces(unit.load())
         except Exception as exc:  # every decoder failure is one bad input, reported by name
-            return Failure(unit.meta["path"], _describe(exc))
+            return Failure(unit.meta["path"], describe_error(exc))
 
     def _run_batch(self, batch: list[Picture | Failure], pool: ThreadPoolExecutor) -> Iterator[dict[str, Any] | Failure]:
         found = list(pool.map(self._faces, batch))

@@ -30,15 +30,6 @@ class Frame:
     picture: object
 
 
-def frame_count(path: Path | str) -> int | None:
-    """The number of frames the container declares, or `None` when it does not say."""
-    import av
-
-    with av.open(str(path)) as container:
-        frames = container.streams.video[0].frames
-    return int(frames) or None
-
-
 def sample_frames(path: Path | str, every: int | None = None, fps: float | None = None) -> Iterator[Frame]:
     """Yield frames of a video: every `every`-th frame, or about `fps` frames per second, or all.
 
