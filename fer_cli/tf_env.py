@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -112,7 +111,7 @@ def filtered_stderr(noise: tuple[str, ...] = START_UP_NOISE) -> Iterator[None]:
     Args:
         noise: regular expressions of lines to drop. Defaults to `START_UP_NOISE`.
     """
-    if debug():
+    if debug() or not sys.executable:  # no interpreter to run the filter with (embedded Python)
         yield
         return
     sys.stderr.flush()
@@ -124,7 +123,7 @@ def filtered_stderr(noise: tuple[str, ...] = START_UP_NOISE) -> Iterator[None]:
             stdout=2,
             stderr=2,
         )
-    except OSError:
+    except (OSError, ValueError):
         os.close(read_end)
         os.close(write_end)
         yield

@@ -154,3 +154,17 @@ def test_worker_lost_is_an_error_kind_beside_the_others():
 
     assert issubclass(errors.WorkerLost, errors.FerError)
     assert distributed_loop.WorkerLost is errors.WorkerLost
+
+
+def test_import_contracts_hold():
+    # The layers, the prediction-never-loads-TensorFlow rule and acyclicity: [tool.importlinter] in pyproject.toml.
+    result = _python("from importlinter.cli import lint_imports_command; lint_imports_command(['--no-cache'])", _env())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_ruff_finds_nothing():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "fer_cli", "tests", "benchmarks"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
