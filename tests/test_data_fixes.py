@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, write_class_folders
 
 from fer_cli.errors import DataError
+from helpers import REPO, write_class_folders
 
 
 @pytest.fixture

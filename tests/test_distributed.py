@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import write_class_folders
-
 from fer_cli.errors import UsageError
 from fer_cli.training.strategy import ClusterSpec, read_tf_config, resolve_name
+from helpers import write_class_folders
 
 
 def _tf_config(ports: list[int], index: int) -> str:

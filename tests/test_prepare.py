@@ -11,7 +11,6 @@ from fer_cli.data import load_dataset
 from fer_cli.data.cache import load_cache
 from fer_cli.errors import DataError
 from fer_cli.labels import EMOTIONS, FER2013_CSV_CODES
-
 from helpers import face_like, write_class_folders
 
 

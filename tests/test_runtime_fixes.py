@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from helpers import REPO, jsonl
 from PIL import Image
 
 from fer_cli.labels import EMOTIONS
+from helpers import REPO, jsonl
 
 
 def _face(folder: Path, name: str = "face.png") -> Path:

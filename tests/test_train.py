@@ -4,7 +4,6 @@ import csv
 import json
 
 import pytest
-
 import yaml
 
 from fer_cli.config import load_config

@@ -173,9 +173,8 @@ def test_init_weights_default_is_the_shipped_model(runner, app, tiny_data, tmp_p
 
 
 def test_init_weights_keeps_the_body_for_other_classes(runner, app, tiny_run, tmp_path):
-    from helpers import write_class_folders
-
     from fer_cli.runtimes.keras_runtime import load_keras_model
+    from helpers import write_class_folders
 
     write_class_folders(tmp_path / "data3" / "train", 8, seed=3, classes=("happy", "sad", "surprise"))
     config = tmp_path / "c.yaml"

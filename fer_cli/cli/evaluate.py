@@ -11,7 +11,7 @@ import typer
 
 from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
-from fer_cli.cli.options import TtaOpt, DataArg, ModelOpt, QuietOpt
+from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
 from fer_cli.errors import UsageError
 from fer_cli.runtimes.tta import TTA
 

@@ -199,7 +199,7 @@ def build_cache(
     dataset.manifest = {
         "format": CACHE_FORMAT,
         "fer_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "source": str(source.resolve()),
         "kind": "csv" if source.is_file() else "folders",
         "class_names": list(dataset.class_names),

@@ -278,7 +278,7 @@ def build_shards(
         manifest = {
             "format": SHARDS_FORMAT,
             "fer_version": __version__,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "source": str(source.resolve()),
             "kind": "folders",
             "class_names": list(class_names),
