@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from fer_cli.config import TrainConfig
-from fer_cli.errors import WorkerLost  # re-exported: the loop raises it
+from fer_cli.errors import WorkerLost
 
 
 def global_steps(train_count: int, global_batch: int) -> int:
@@ -53,20 +53,23 @@ class DistributedLoop:
         self.initial_epoch = initial_epoch
         strategy = placement.strategy
         global_batch = config.batch_size
-        self.steps = global_steps(inputs.train_count, global_batch)
-        seed = config.seed + initial_epoch
+        self.steps = steps = global_steps(inputs.train_count, global_batch)
+        from fer_cli.training.pipeline import epochs_of
+
+        # Each step takes one batch per local replica from this worker's pipeline.
+        batches_per_epoch = steps * (placement.replicas // placement.workers)
 
         def train_input(context):
             batch = context.get_per_replica_batch_size(global_batch)
-            # Repeating, so that no worker runs out of batches before the others.
-            return inputs.train(batch, seed, context).repeat()
+            # Each epoch is `steps` batches on every pipeline, cycling through its share as
+            # needed (so no worker runs dry before the others), drawn from (seed, epoch) only
+            # so that a resumed run continues exactly; class weights come as sample weights.
+            return epochs_of(lambda e: inputs.train(batch, config.seed, context, e, batches_per_epoch, class_weight),
+                             initial_epoch, config.epochs)
 
         self._train_batches = iter(strategy.distribute_datasets_from_function(train_input))
         self._val_batches = self._eval_input(inputs.val, None) if inputs.val_count else None
         loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing, reduction=None)
-        weights = None
-        if class_weight:
-            weights = tf.constant([class_weight.get(i, 1.0) for i in range(len(inputs.class_names))], tf.float32)
 
         def totals(per_sample_loss, probabilities, targets):
             # Padding rows (all-zero targets) count for nothing.
@@ -74,18 +77,17 @@ class DistributedLoop:
             correct = tf.cast(tf.equal(tf.argmax(probabilities, -1), tf.argmax(targets, -1)), tf.float32)
             return tf.stack([tf.reduce_sum(per_sample_loss * real), tf.reduce_sum(correct * real), tf.reduce_sum(real)])
 
-        def replica_train(images, targets):
+        def replica_train(images, targets, sample_weight=None):
             with tf.GradientTape() as tape:
                 probabilities = model(images, training=True)
                 per_sample = loss_fn(targets, probabilities)
-                if weights is not None:
-                    # Mixed targets (mixup, cutmix) get the mix of their classes' weights.
-                    per_sample = per_sample * tf.reduce_sum(targets * weights, axis=-1)
+                if sample_weight is not None:
+                    per_sample = per_sample * sample_weight
                 loss = tf.nn.compute_average_loss(per_sample, global_batch_size=global_batch)
                 if model.losses:
                     loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
             gradients = tape.gradient(loss, model.trainable_variables)
-            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
             return totals(per_sample, probabilities, targets)
 
         def replica_eval(images, targets):

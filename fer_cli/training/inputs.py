@@ -62,6 +62,11 @@ class MemoryInputs:
         self.val_count = len(self._val[1]) if self._val else 0
 
     @property
+    def splits(self) -> tuple[str, ...]:
+        """The names of the data's splits."""
+        return tuple(self.dataset.splits)
+
+    @property
     def train_images(self) -> np.ndarray:
         """The uint8 images trained on (N, 48, 48), in the order of `set_targets`."""
         return self._x
@@ -81,12 +86,27 @@ class MemoryInputs:
     def train_class_counts(self) -> np.ndarray:
         return np.bincount(self._y, minlength=len(self.class_names))
 
-    def train(self, batch_size: int, seed: int, context=None):
-        """Shuffled, augmented training batches (this pipeline's share under `context`)."""
+    def train(self, batch_size: int, seed: int, context=None, epoch=0, steps: int | None = None,
+              class_weight: dict[int, float] | None = None):
+        """One epoch of shuffled, augmented training batches (this pipeline's share under `context`).
+
+        The order and the augmentation depend only on `seed` and `epoch`; see
+        `fer_cli.training.pipeline.make_dataset` for the arguments.
+        """
         from fer_cli.training.pipeline import make_dataset
 
         targets = self._y if self._targets is None else self._targets
-        return make_dataset(self._x, targets, len(self.class_names), batch_size, True, seed, self.config.augment, context)
+        return make_dataset(self._x, targets, len(self.class_names), batch_size, True, seed, self.config.augment, context,
+                            epoch, steps, class_weight)
+
+    def fingerprint(self) -> str:
+        """A hash of what the run learns from: class names, training and validation images and labels."""
+        import hashlib
+
+        digest = hashlib.sha256("\n".join(self.class_names).encode())
+        for array in (self._x, self._y, *(self._val or ())):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
 
     def val(self, batch_size: int, context=None):
         """Validation batches, or `None` when the run has no validation."""
@@ -143,6 +163,11 @@ class StreamInputs:
             raise DataError("no training images left after holding out the validation share")
 
     @property
+    def splits(self) -> tuple[str, ...]:
+        """The names of the shard set's splits."""
+        return tuple(self.shards.splits)
+
+    @property
     def train_class_counts(self) -> np.ndarray:
         return self._train_counts
 
@@ -159,22 +184,34 @@ class StreamInputs:
             return max(sum(sizes[p::pipelines]) for p in range(pipelines))
         return math.ceil(sum(sizes) / pipelines)
 
-    def _examples(self, split: str, context, shuffle: bool, seed: int, keep_bucket=None):
-        from fer_cli.tf_env import tensorflow
+    def fingerprint(self) -> str:
+        """A hash of the shard set's content, class names and validation cut."""
+        import hashlib
 
-        tf = tensorflow()
+        manifest = self.shards.manifest
+        content = manifest.get("content_fingerprint") or manifest.get("source_fingerprint", "")
+        text = "\n".join([*self.class_names, str(content), str(self._cut), str(self.train_count)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _examples(self, split: str, context, shuffle: bool, seed: int, keep_bucket=None, epoch=0):
+        from fer_cli.training.augment import loaded_tensorflow
+        from fer_cli.training.pipeline import shuffle_seed
+
+        tf = loaded_tensorflow()
         files = self.shards.files(split)
-        ds = tf.data.Dataset.from_tensor_slices(files)
         pipelines = context.num_input_pipelines if context is not None else 1
         by_file = pipelines > 1 and len(files) >= pipelines
-        if by_file:
-            # Each worker reads only its own shard files.
-            ds = ds.shard(pipelines, context.input_pipeline_id)
+        mine = files[context.input_pipeline_id :: pipelines] if by_file else files  # each worker reads its own files
+        with tf.init_scope():
+            names = tf.constant(mine)
         if shuffle:
-            ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+            # The file order, and below the buffer's draws, depend only on (seed, epoch):
+            # each epoch is a fresh dataset, so a fixed buffer seed still differs by its input order.
+            names = tf.gather(names, tf.random.experimental.stateless_shuffle(tf.range(len(mine)), seed=shuffle_seed(seed, epoch)))
+        ds = tf.data.Dataset.from_tensor_slices(names)
         ds = ds.interleave(
             tf.data.TFRecordDataset,
-            cycle_length=min(4, len(files)),
+            cycle_length=min(4, len(mine)),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -186,17 +223,22 @@ class StreamInputs:
             ds = ds.filter(lambda r: keep_bucket(r["bucket"]))
         ds = ds.map(lambda r: (r["image"], tf.cast(r["label"], tf.int32)))
         if shuffle:
-            ds = ds.shuffle(self.config.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(self.config.shuffle_buffer, seed=seed + 1)
         return ds
 
-    def train(self, batch_size: int, seed: int, context=None):
-        """Shuffled (file order, then a `shuffle_buffer`), augmented training batches."""
+    def train(self, batch_size: int, seed: int, context=None, epoch=0, steps: int | None = None,
+              class_weight: dict[int, float] | None = None):
+        """One epoch of shuffled (file order, then a `shuffle_buffer`), augmented training batches.
+
+        The order and the augmentation depend only on `seed` and `epoch`; see
+        `fer_cli.training.pipeline.batch_examples` for the arguments.
+        """
         from fer_cli.training.pipeline import batch_examples
 
         cut = self._cut
         keep = (lambda b: b >= cut) if cut else None
-        ds = self._examples(self._train, context, True, seed, keep)
-        return batch_examples(ds, len(self.class_names), batch_size, seed, self.config.augment)
+        ds = self._examples(self._train, context, True, seed, keep, epoch)
+        return batch_examples(ds, len(self.class_names), batch_size, seed, self.config.augment, epoch, steps, class_weight)
 
     def val(self, batch_size: int, context=None):
         """Validation batches, or `None` when the run has no validation."""
@@ -235,6 +277,8 @@ def open_inputs(data, config: TrainConfig, loader) -> MemoryInputs | StreamInput
 
     from fer_cli.data.shards import is_shard_dir, load_shards
 
-    if is_shard_dir(Path(data)):
-        return StreamInputs(load_shards(Path(data)), config)
-    return MemoryInputs(loader(Path(data)), config)
+    source = load_shards(Path(data)) if is_shard_dir(Path(data)) else loader(Path(data))
+    if config.report_split and config.report_split not in source.splits:
+        # Refused up front: reporting another split under this name would log, say, train accuracy as `test_accuracy`.
+        raise DataError(f"report_split {config.report_split!r} is not in the data (it has: {', '.join(sorted(source.splits))})")
+    return StreamInputs(source, config) if is_shard_dir(Path(data)) else MemoryInputs(source, config)

@@ -14,6 +14,7 @@ CLASSES_FILE = "classes.json"
 BEST_MODEL = "best.keras"
 LAST_MODEL = "last.keras"
 STATE_FILE = "state.json"
+DATA_FILE = "data.json"
 CURVES_FILE = "curves.png"
 TENSORBOARD_DIR = "tensorboard"
 

@@ -19,6 +19,7 @@ from fer_cli.training.optimization import class_weights, make_optimizer
 from fer_cli.training.run_dir import (
     CLASSES_FILE,
     CONFIG_FILE,
+    DATA_FILE,
     HISTORY_FILE,
     LAST_MODEL,
     STATE_FILE,
@@ -50,9 +51,9 @@ def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int
                    quiet: bool, measure_split, chief: bool = True) -> list:
     """The callbacks of a run, in the order they must run at each epoch end.
 
-    EMA weights are swapped in first, so the extra-split report, checkpoints and
-    curves all see the averaged weights; the checkpoint writes the history that
-    the curves are drawn from. Only the chief draws curves and logs TensorBoard;
+    EMA weights are swapped in first, so validation, the extra-split report and
+    ``best.keras`` see the averaged weights (``last.keras`` keeps the raw ones,
+    to resume from); the checkpoint writes the history that the curves are drawn from. Only the chief draws curves and logs TensorBoard;
     other workers of a multi-worker run only checkpoint, into their own folder.
 
     Args:
@@ -60,17 +61,25 @@ def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int
         chief: this process writes the run folder. Defaults to `True`.
     """
     from fer_cli.tf_env import keras as _keras
-    from fer_cli.training.callbacks import GracefulStop, RichProgress, RunCheckpoint, SplitReport, TrainingCurves
+    from fer_cli.training.callbacks import (
+        EMAWeights,
+        GracefulStop,
+        RichProgress,
+        RunCheckpoint,
+        SplitReport,
+        TrainingCurves,
+    )
     from fer_cli.training.run_dir import TENSORBOARD_DIR
 
     keras = _keras()
     monitor = "val_accuracy" if has_val else "accuracy"
     callbacks: list = []
-    if config.ema:
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    ema = EMAWeights() if config.ema else None
+    if ema:
+        callbacks.append(ema)
     if config.report_split:
         callbacks.append(SplitReport(config.report_split, measure_split(config.report_split)))
-    callbacks.append(RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best")))
+    callbacks.append(RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best"), ema=ema))
     if chief:
         callbacks.append(TrainingCurves(run_dir))
     callbacks += [GracefulStop(), RichProgress(config.epochs, steps, quiet)]
@@ -121,7 +130,37 @@ def _resume_state(run_dir: Path) -> tuple[TrainConfig, Path, list, dict]:
     return config, state_dir, history, state
 
 
-def _new_run(config: TrainConfig, placement, class_names) -> tuple[Path, Path]:
+def _check_same_data(state_dir: Path, inputs) -> None:
+    """Refuse to resume on other classes or other data than the run started with.
+
+    Raises:
+        DataError: naming what changed.
+    """
+    from fer_cli.training.run_dir import DATA_FILE
+
+    classes_file = state_dir / CLASSES_FILE
+    if classes_file.is_file():
+        then = json.loads(classes_file.read_text())
+        now = list(inputs.class_names)
+        if then != now:
+            raise DataError(f"the run was trained on classes {', '.join(then)}; the data now has {', '.join(now)}")
+    data_file = state_dir / DATA_FILE
+    if data_file.is_file():
+        then = json.loads(data_file.read_text())
+        if then.get("fingerprint") != inputs.fingerprint():
+            raise DataError(
+                f"the data changed since the run started ({then.get('train_images')} training and {then.get('val_images')} "
+                f"validation images then, {inputs.train_count} and {inputs.val_count} now, or the same counts with other "
+                f"images or labels); resume on the data it started with, or start a new run"
+            )
+
+
+def _data_record(inputs) -> str:
+    return json.dumps({"fingerprint": inputs.fingerprint(), "class_names": list(inputs.class_names),
+                       "train_images": inputs.train_count, "val_images": inputs.val_count}, indent=2) + "\n"
+
+
+def _new_run(config: TrainConfig, placement, inputs) -> tuple[Path, Path]:
     """Create the run folder (the chief) or this worker's own folder in it; return (run folder, state folder)."""
     from fer_cli.training.run_dir import cluster_run_dir, worker_dir
 
@@ -135,7 +174,8 @@ def _new_run(config: TrainConfig, placement, class_names) -> tuple[Path, Path]:
             raise UsageError(f"{state_dir} already holds a run; continue it with --resume {run_dir} or pick another --name")
         state_dir.mkdir(parents=True, exist_ok=True)
     write_text(state_dir / CONFIG_FILE, dump_config(config))
-    write_text(state_dir / CLASSES_FILE, json.dumps(list(class_names)) + "\n")
+    write_text(state_dir / CLASSES_FILE, json.dumps(list(inputs.class_names)) + "\n")
+    write_text(state_dir / DATA_FILE, _data_record(inputs))
     return run_dir, state_dir
 
 
@@ -172,6 +212,8 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     from fer_cli.training.inputs import open_inputs
 
     inputs = open_inputs(config.data, config, dataset_loader)
+    if state_dir is not None:
+        _check_same_data(state_dir, inputs)
     if config.teacher:
         from fer_cli.training.distill import TEACHER_FILE, save_teacher_file, use_teacher
 
@@ -184,17 +226,22 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     from fer_cli.training.callbacks import GracefulStop, RunCheckpoint
 
     done = len(history)
-    keras.utils.set_random_seed(config.seed + done)
+    # The same seeds whether the run started now or is resumed: every epoch's data
+    # order and augmentation derive from (seed, epoch), the model's own random
+    # state comes back from state.json, so a resumed run continues exactly.
+    keras.utils.set_random_seed(config.seed)
     num_classes = len(inputs.class_names)
     steps = math.ceil(inputs.train_count / config.batch_size)
 
     with placement.strategy.scope():
         if state_dir is not None:
             from fer_cli.runtimes.keras_runtime import load_keras_model
+            from fer_cli.training.rng_state import restore_rng_states
 
             model = load_keras_model(state_dir / LAST_MODEL, compile=True)
             if model.output_shape[-1] != num_classes:
                 raise DataError(f"the run was trained on {model.output_shape[-1]} classes, the data has {num_classes}")
+            restore_rng_states(model, state.get("rng", {}))
         else:
             from fer_cli.models import build_model
 
@@ -211,7 +258,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
                 metrics=["accuracy"],
             )
     if state_dir is None:
-        run_dir, state_dir = _new_run(config, placement, inputs.class_names)
+        run_dir, state_dir = _new_run(config, placement, inputs)
     if config.teacher:
         save_teacher_file(state_dir / TEACHER_FILE, teacher)  # what `--resume` trains on
 
@@ -239,19 +286,20 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
                                    loop.split_measure, chief=placement.is_chief)
         loop.run(callbacks)
     else:
+        from fer_cli.training.pipeline import epochs_of
+
         callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, steps, history, state, quiet, _fit_measure(inputs))
-        train_batches = inputs.train(config.batch_size, config.seed + done)
-        if inputs.streamed:
-            # A stream's length is unknown to Keras: repeat it and count the steps of an epoch.
-            train_batches = train_batches.repeat()
+        # One dataset for the remaining epochs, epoch e being a function of (seed, e) only;
+        # class weights ride along as sample weights (see pipeline.sample_weights).
+        train_batches = epochs_of(lambda e: inputs.train(config.batch_size, config.seed, None, e, steps, weights),
+                                  done, config.epochs)
         model.fit(
             train_batches,
-            steps_per_epoch=steps if inputs.streamed else None,
+            steps_per_epoch=steps,
             validation_data=inputs.val(256),
             epochs=config.epochs,
             initial_epoch=done,
             callbacks=callbacks,
-            class_weight=weights,
             verbose=0,
             shuffle=False,
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import signal
 import threading
 
-import keras
-
 from fer_cli import output
+from fer_cli.tf_env import keras as _keras
+
+keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
 
 class GracefulStop(keras.callbacks.Callback):

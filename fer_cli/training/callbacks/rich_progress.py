@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-import keras
-
 from fer_cli import output
+from fer_cli.tf_env import keras as _keras
+
+keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
 
 def _metrics(logs: dict | None, keys: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -9,10 +10,12 @@ import math
 import time
 from pathlib import Path
 
-import keras
-
 from fer_cli.atomic import atomic_path, write_text
+from fer_cli.tf_env import keras as _keras
+from fer_cli.training.rng_state import rng_states
 from fer_cli.training.run_dir import BEST_MODEL, HISTORY_FILE, LAST_MODEL, STATE_FILE
+
+keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -23,19 +26,27 @@ class RunCheckpoint(keras.callbacks.Callback):
     A crash between two writes leaves the previous epoch's state intact, and
     the history never holds an epoch whose weights were not saved.
 
+    ``last.keras`` holds the raw weights (and, with EMA, the averaged ones in
+    the optimizer) and ``state.json`` the layers' random state, so that
+    `--resume` continues exactly; ``best.keras`` holds the weights the metric
+    was measured on (the averaged ones, with EMA).
+
     Args:
         run_dir: the run folder.
         monitor: metric that picks the best model. Defaults to `"val_accuracy"`.
         history: rows of epochs already done (when resuming). Defaults to `None`.
         best: best monitored value so far (when resuming). Defaults to `None`.
+        ema: the run's `EMAWeights` callback, if it averages weights. Defaults to `None`.
     """
 
-    def __init__(self, run_dir: Path, monitor: str = "val_accuracy", history: list | None = None, best: float | None = None):
+    def __init__(self, run_dir: Path, monitor: str = "val_accuracy", history: list | None = None, best: float | None = None,
+                 ema=None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.monitor = monitor
         self.history = list(history or [])
         self.best = best
+        self.ema = ema
         self._start = 0.0
         self._offset = float(self.history[-1].get("seconds", 0.0)) if self.history else 0.0
 
@@ -48,7 +59,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         # Wall-clock training time so far, resumed sessions included (for time-to-accuracy curves).
         row["seconds"] = round(self._offset + time.perf_counter() - self._start, 1)
-        with atomic_path(self.run_dir / LAST_MODEL) as tmp:
+        with self.ema.raw_weights() if self.ema else contextlib.nullcontext(), atomic_path(self.run_dir / LAST_MODEL) as tmp:
             self.model.save(tmp)
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
         improved = value is not None and not math.isnan(value) and (self.best is None or value > self.best)
@@ -58,7 +69,7 @@ class RunCheckpoint(keras.callbacks.Callback):
                 without_optimizer(self.model).save(tmp)
         self.history.append(row)
         self._write_history()
-        state = {"epochs_done": epoch + 1, "best": self.best, "monitor": self.monitor}
+        state = {"epochs_done": epoch + 1, "best": self.best, "monitor": self.monitor, "rng": rng_states(self.model)}
         write_text(self.run_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
     def _write_history(self) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import keras
+from fer_cli.tf_env import keras as _keras
+
+keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
 
 class SplitReport(keras.callbacks.Callback):

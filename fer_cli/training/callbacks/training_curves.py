@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
-
+from fer_cli.tf_env import keras as _keras
 from fer_cli.training.run_dir import CURVES_FILE, HISTORY_FILE
+
+keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
 
 def plot_history(history: Path, out: Path) -> None:
