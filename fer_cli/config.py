@@ -65,6 +65,7 @@ class TrainConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.001
     weight_decay: float = 0.0
+    decay_norms_and_biases: bool = True
     schedule: str = "constant"
     warmup_epochs: int = 0
     label_smoothing: float = 0.0

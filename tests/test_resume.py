@@ -200,3 +200,28 @@ def test_class_weights_weigh_mixed_targets_by_their_mix(tiny_data):
         seen += len(expected)
     assert seen == inputs.train_count
 
+
+
+@pytest.mark.parametrize("built_first", [False, True], ids=["new run", "resumed run"])
+def test_norms_and_biases_can_be_exempt_from_weight_decay(built_first):
+    from fer_cli.config import TrainConfig
+    from fer_cli.models import build_model
+    from fer_cli.tf_env import keras as _keras
+    from fer_cli.training.optimization import limit_weight_decay, make_optimizer
+
+    keras = _keras()
+    model = build_model("resnet_s", 7)
+    config = TrainConfig(optimizer="adamw", learning_rate=0.1, weight_decay=0.5, decay_norms_and_biases=False)
+    optimizer = make_optimizer(config, 10)
+    if built_first:  # a resumed run's optimizer comes back built from last.keras
+        optimizer.build(model.trainable_variables)
+    limit_weight_decay(optimizer, model, config)
+    before = [np.asarray(v) for v in model.trainable_variables]
+    # A zero gradient leaves only the decay: each decayed weight shrinks, the exempt ones stay.
+    optimizer.apply_gradients([(keras.ops.zeros(v.shape), v) for v in model.trainable_variables])
+    for variable, old in zip(model.trainable_variables, before, strict=True):
+        changed = not np.allclose(np.asarray(variable), old)
+        if len(variable.shape) <= 1:
+            assert not changed, variable.path
+        elif np.abs(old).max() > 0:
+            assert changed, variable.path

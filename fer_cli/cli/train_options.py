@@ -25,7 +25,8 @@ def _option(flags: str | tuple[str, ...], help: str, default: str | bool = False
 
 OptimizerOpt = Annotated[Optional[str], _option("--optimizer", f"{', '.join(OPTIMIZERS)}.", "adam")]
 LearningRateOpt = Annotated[Optional[float], _option(("--learning-rate", "--lr"), "Peak learning rate.", "0.001")]
-WeightDecayOpt = Annotated[Optional[float], _option("--weight-decay", "Decoupled weight decay (adamw) or L2 (adam, sgd).", "0")]
+WeightDecayOpt = Annotated[Optional[float], _option("--weight-decay", "Decoupled weight decay, each step shrinking weights by lr × this (Keras 3 decouples it for every optimizer).", "0")]
+DecayNormsOpt = Annotated[Optional[bool], _option("--decay-norms-and-biases/--no-decay-norms-and-biases", "Weight decay also shrinks batch-norm scales and offsets and biases (1-D weights).", "on")]
 ScheduleOpt = Annotated[Optional[str], _option("--schedule", f"{', '.join(SCHEDULES)}.", "constant")]
 WarmupOpt = Annotated[Optional[int], _option("--warmup-epochs", "Linear warm-up before the cosine decay.", "0")]
 LabelSmoothingOpt = Annotated[Optional[float], _option("--label-smoothing", "Share of the target mass spread over all classes.", "0")]

@@ -38,6 +38,15 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(lr, weight_decay=config.weight_decay or None, **ema)
 
 
+def limit_weight_decay(optimizer, model, config: TrainConfig) -> None:
+    """Exempt batch-norm scales and offsets and biases (the 1-D weights) from decay, if the config says so.
+
+    Keras keeps this choice out of the saved optimizer, so a resumed run calls it again.
+    """
+    if config.weight_decay and not config.decay_norms_and_biases:
+        optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) <= 1])
+
+
 def class_weights(counts: np.ndarray, mode: str) -> dict[int, float] | None:
     """Per-class loss weights from images per class: ``balanced`` (n / (classes × count)), its square root ``sqrt``, or `None`.
 

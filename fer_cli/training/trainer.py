@@ -15,7 +15,7 @@ from fer_cli import output
 from fer_cli.atomic import write_text
 from fer_cli.config import TrainConfig, dump_config, load_config
 from fer_cli.errors import ConfigError, DataError, UsageError
-from fer_cli.training.optimization import class_weights, make_optimizer
+from fer_cli.training.optimization import class_weights, limit_weight_decay, make_optimizer
 from fer_cli.training.run_dir import (
     CLASSES_FILE,
     CONFIG_FILE,
@@ -242,6 +242,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
             if model.output_shape[-1] != num_classes:
                 raise DataError(f"the run was trained on {model.output_shape[-1]} classes, the data has {num_classes}")
             restore_rng_states(model, state.get("rng", {}))
+            limit_weight_decay(model.optimizer, model, config)
         else:
             from fer_cli.models import build_model
 
@@ -252,8 +253,10 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
                 started_from = load_initial_weights(model, config.init_weights, list(inputs.class_names))
                 if not quiet:
                     output.info(started_from)
+            optimizer = make_optimizer(config, steps)
+            limit_weight_decay(optimizer, model, config)
             model.compile(
-                optimizer=make_optimizer(config, steps),
+                optimizer=optimizer,
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                 metrics=["accuracy"],
             )
