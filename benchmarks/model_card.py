@@ -65,7 +65,7 @@ def main() -> None:
     from fer_cli.models.registry import count_flops
     from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL
-    from fer_cli.runtimes.tta import TTA, view_count
+    from fer_cli.views import TTA, view_count
 
     shipped = load_keras_model(DEFAULT_MODEL)
     parts, views = members(shipped), built_in_views(shipped)

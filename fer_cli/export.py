@@ -29,7 +29,8 @@ from fer_cli.runtimes.onnx_metadata import (
     VIEWS_KEY,
 )
 from fer_cli.runtimes.resolve import classes_file_for
-from fer_cli.runtimes.tta import TTA, refuse_views_on_views
+from fer_cli.runtimes.tta import refuse_views_on_views
+from fer_cli.views import TTA
 
 ONNX_OPSET = 17
 

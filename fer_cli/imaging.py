@@ -74,3 +74,24 @@ def fit_to_input(img, size: int = IMAGE_SIZE) -> np.ndarray:
 def load_face(path: Path | str, size: int = IMAGE_SIZE) -> np.ndarray:
     """Decode an image file whose whole frame is a face into a `size` x `size` uint8 array."""
     return fit_to_input(open_grayscale(path), size)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, user-readable reason why an image (or a video frame) could not be decoded.
+
+    Args:
+        exc: what the decoder raised.
+
+    Returns:
+        One line, without the exception's type unless it has no message.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image too large ({exc}); Pillow's decompression-bomb guard refused it"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image (unknown or corrupt format)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -13,7 +13,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
 from fer_cli.errors import UsageError
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 
 class ReportFormat(str, enum.Enum):

@@ -12,7 +12,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import QuietOpt
 from fer_cli.errors import UsageError
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 # Mirrors fer_cli.export.FORMATS (kept free of heavy imports for --help); a test checks they match.
 ExportFormatChoice = enum.Enum("ExportFormatChoice", {n: n for n in ("keras", "savedmodel", "onnx", "tflite")}, type=str)

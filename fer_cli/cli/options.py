@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fer_cli.output import OutputFormat
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 DataArg = Annotated[
     Optional[Path],

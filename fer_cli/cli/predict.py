@@ -12,7 +12,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import FormatOpt, ModelOpt, TtaOpt
 from fer_cli.errors import UsageError
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 if TYPE_CHECKING:
     from fer_cli.runtimes.resolve import ModelRef

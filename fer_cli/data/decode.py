@@ -11,25 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.data.cpus import usable_cpu_count
+from fer_cli.imaging import describe_error  # noqa: F401  (fer_cli.data.decode.describe_error stays importable)
 from fer_cli.labels import IMAGE_SIZE
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 2000
 CHUNK = 256
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short, user-readable reason why an image could not be decoded."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"image too large ({exc}); Pillow's decompression-bomb guard refused it"
-    if isinstance(exc, UnidentifiedImageError):
-        return "not a readable image (unknown or corrupt format)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def _decode_chunk(paths: Sequence[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:

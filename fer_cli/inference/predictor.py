@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_cli.inference.decode_errors import describe_error
+from fer_cli.imaging import describe_error
 from fer_cli.inference.faces import Face, FaceFinder
 from fer_cli.inference.inputs import InputItem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fer_cli.labels import IMAGE_SIZE
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 MEMBER_PREFIX = "member"  # members are named member<i>_<architecture>
 

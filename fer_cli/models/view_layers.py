@@ -1,6 +1,6 @@
 """Keras layers that put test-time augmentation inside a model's graph (`fer export --tta`).
 
-`StackViews` computes the same views as `fer_cli.runtimes.tta.views` (a test
+`StackViews` computes the same views as `fer_cli.views.views` (a test
 checks they agree), so a model with the views built in predicts what
 ``--tta`` gives at run time, in every runtime it is exported to.
 
@@ -10,8 +10,8 @@ mode once this module is imported (`load_keras_model` imports it).
 
 from __future__ import annotations
 
-from fer_cli.runtimes.tta import OFFSETS, SHIFT, TTA, view_count
 from fer_cli.tf_env import keras as _keras
+from fer_cli.views import OFFSETS, SHIFT, TTA, view_count
 
 keras = _keras()  # imported quietly; only ever loaded inside functions that need Keras
 ops = keras.ops

@@ -8,7 +8,7 @@ import numpy as np
 
 from fer_cli.errors import ModelError
 from fer_cli.runtimes.onnx_metadata import VIEWS_KEY
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 
 class OnnxRuntime:

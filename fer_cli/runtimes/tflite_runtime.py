@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.errors import ModelError
-from fer_cli.runtimes.tta import TTA
+from fer_cli.views import TTA
 
 
 class TfliteRuntime:
