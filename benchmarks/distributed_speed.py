@@ -30,7 +30,8 @@ from pathlib import Path
 
 TWO_CPUS = """
 import sys
-import tensorflow as tf
+from fer_cli.tf_env import tensorflow
+tf = tensorflow()
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from fer_cli.cli import app
