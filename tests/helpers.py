@@ -43,3 +43,25 @@ def needs_shared(path: Path):
     return pytest.mark.skipif(not path.exists(), reason=f"{path} is not here (only CI and developers have ../shared)")
 
 
+
+
+# Folders that session or module fixtures share between tests → what was in them when they were made.
+SHARED_FOLDERS: dict[Path, dict[str, tuple[int, int]]] = {}
+
+
+def folder_snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder`: relative path → (size, modification time in ns)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def share_read_only(folder: Path) -> Path:
+    """Record `folder` as shared between tests: from now on, a test that changes it fails (see conftest).
+
+    Args:
+        folder: a folder a session or module fixture made.
+
+    Returns:
+        `folder`, for the fixture to return.
+    """
+    SHARED_FOLDERS[folder] = folder_snapshot(folder)
+    return folder

@@ -66,10 +66,10 @@ def test_ensemble_exports_to_onnx_and_predicts(runner, app, tiny_run, second_mod
     assert json.loads(evaluation.stdout)["n"] == 28
 
 
-def test_single_model_with_views_goes_beside_the_run(runner, app, tiny_run):
-    result = runner.invoke(app, ["export", str(tiny_run), "--tta", "flip", "-f", "onnx", "-q"])
+def test_single_model_with_views_goes_beside_the_run(runner, app, tiny_run_copy):
+    result = runner.invoke(app, ["export", str(tiny_run_copy), "--tta", "flip", "-f", "onnx", "-q"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == str(tiny_run / "best-flip.onnx")
+    assert result.stdout.strip() == str(tiny_run_copy / "best-flip.onnx") and (tiny_run_copy / "best-flip.onnx").is_file()
 
 
 def test_combining_refuses_what_cannot_be_averaged(runner, app, tiny_run, second_model, tmp_path):

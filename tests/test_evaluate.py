@@ -1,8 +1,11 @@
 """fer evaluate: the report, its JSON contract, model formats, class mismatches."""
 
 import json
+from pathlib import Path
 
-from helpers import write_class_folders
+import pytest
+
+from helpers import jsonl, write_class_folders
 
 
 def _evaluate(runner, app, *args):
@@ -13,15 +16,22 @@ def test_json_report_contract(runner, app, tiny_data, tiny_run):
     result = _evaluate(runner, app, tiny_data, "--model", tiny_run, "--format", "json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert isinstance(report["accuracy"], float) and 0 <= report["accuracy"] <= 1
     assert report["n"] == 28 and report["split"] == "test"
     assert report["classes"][0] == "angry" and len(report["confusion"]) == 7
     assert sum(map(sum, report["confusion"])) == 28
+    assert [sum(row) for row in report["confusion"]] == [4] * 7  # rows are the true classes: 4 test images each
     assert set(report["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
-    assert 0 <= report["macro_f1"] <= 1
-    # Accuracy is the trace of the confusion matrix over n: the two agree.
+    # Accuracy is the trace of the confusion matrix over n, and what a recount of fer predict's labels gives.
     trace = sum(report["confusion"][i][i] for i in range(7))
-    assert abs(report["accuracy"] - trace / 28) < 1e-9
+    assert isinstance(report["accuracy"], float) and report["accuracy"] == pytest.approx(trace / 28)
+    images = sorted((tiny_data / "test").rglob("*.png"))
+    records = jsonl(runner.invoke(app, ["predict", *map(str, images), "--model", str(tiny_run)]).stdout)
+    assert len(records) == 28
+    assert report["accuracy"] == pytest.approx(sum(r["label"] == Path(r["path"]).parent.name for r in records) / 28)
+    # Per class: recall is the diagonal over the row; macro-F1 the mean of the classes' F1.
+    for i, name in enumerate(report["classes"]):
+        assert report["per_class"][name]["recall"] == pytest.approx(report["confusion"][i][i] / 4)
+    assert report["macro_f1"] == pytest.approx(sum(c["f1"] for c in report["per_class"].values()) / 7)
 
 
 def test_table_and_confusion_png(runner, app, tiny_data, tiny_run, tmp_path):

@@ -33,8 +33,15 @@ def test_one_face_found(name):
 
 @needs_shared(PHOTOS)
 @pytest.mark.parametrize("name", HARD_SINGLE_FACE)
-def test_hard_faces_at_most_one(name):
-    assert len(_faces(name)) <= 1
+def test_hard_faces_are_found_once(name):
+    # A close-up cut by the frame and a face half covered by a hand: each holds one face (see the photos'
+    # README), which a plain Haar detector misses. It fills much of the picture: the box must too.
+    faces = _faces(name)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    width, height = Image.open(PHOTOS / name).size
+    assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+    assert w * h > 0.25 * width * height
 
 
 @needs_shared(PHOTOS)

@@ -94,8 +94,10 @@ def test_onnx_model_predicts_the_same(runner, app, tiny_run, tmp_path):
     paths = _faces(tmp_path / "f", 3)
     keras_records = jsonl(_predict(runner, app, tiny_run, *paths).stdout)
     onnx_records = jsonl(_predict(runner, app, onnx, *paths).stdout)
-    for a, b in zip(keras_records, onnx_records):
+    assert [r["path"] for r in keras_records] == [r["path"] for r in onnx_records] == [str(p) for p in paths]
+    for a, b in zip(keras_records, onnx_records, strict=True):
         assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4
+        assert all(abs(a["scores"][name] - b["scores"][name]) < 1e-4 for name in a["scores"])
 
 
 def test_predict_runs_an_onnx_twin_without_tensorflow(runner, app, tiny_run, tmp_path):
@@ -131,7 +133,9 @@ def test_stale_twin_is_re_exported(runner, app, tiny_run, tmp_path):
 
 
 def test_shipped_twin_matches_shipped_model():
-    from fer_cli.runtimes.resolve import DEFAULT_MODEL
-    from fer_cli.runtimes.twin import _stamp, file_digest
+    from fer_cli.runtimes.digest import file_digest
+    from fer_cli.runtimes.resolve import DEFAULT_MODEL, resolve_model
+    from fer_cli.runtimes.twin import find_twin, twin_stamp
 
-    assert _stamp(DEFAULT_MODEL.with_suffix(".onnx")) == file_digest(DEFAULT_MODEL)
+    assert twin_stamp(DEFAULT_MODEL.with_suffix(".onnx")) == file_digest(DEFAULT_MODEL)
+    assert find_twin(resolve_model(None)).path == DEFAULT_MODEL.with_suffix(".onnx")

@@ -8,6 +8,7 @@ import yaml
 
 from fer_cli.config import load_config
 from fer_cli.models import build_model, list_models
+from helpers import share_read_only
 
 
 def test_run_folder_holds_everything(tiny_run):
@@ -21,7 +22,7 @@ def test_run_folder_holds_everything(tiny_run):
     assert json.loads((tiny_run / "classes.json").read_text())[3] == "happy"
 
 
-def test_runs_are_numbered_and_path_is_last_stdout_line(runner, app, tiny_data, tmp_path):
+def test_runs_are_numbered_and_resume_continues_to_planned_epochs(runner, app, tiny_data, tmp_path):
     args = ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "--runs-dir", str(tmp_path), "--name", "exp", "-q"]
     first = runner.invoke(app, args)
     second = runner.invoke(app, args)
@@ -29,20 +30,19 @@ def test_runs_are_numbered_and_path_is_last_stdout_line(runner, app, tiny_data, 
     assert first.stdout.strip().splitlines()[-1] == str(tmp_path / "exp")
     assert second.stdout.strip().splitlines()[-1] == str(tmp_path / "exp2")
 
-
-def test_resume_continues_to_planned_epochs(runner, app, tiny_data, tmp_path):
-    result = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "--runs-dir", str(tmp_path), "-q"])
-    run = tmp_path / "train"
+    run = tmp_path / "exp"
     # Pretend the run had planned 3 epochs and was stopped after the first.
     config = load_config(run / "config.yaml", {"epochs": 3})
     (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
     assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(run)
     rows = list(csv.DictReader((run / "history.csv").open()))
     assert [int(float(r["epoch"])) for r in rows] == [1, 2, 3]
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
     again = runner.invoke(app, ["train", "--resume", str(run)])
     assert again.exit_code == 0 and "already finished" in again.stderr
+    assert len(list(csv.DictReader((run / "history.csv").open()))) == 3  # nothing more was trained
 
 
 def test_resume_rejects_other_flags_and_non_runs(runner, app, tiny_run, tmp_path):
@@ -96,66 +96,81 @@ def test_seed_architecture_is_the_seed():
 
 
 def test_list_models(runner, app):
-    result = runner.invoke(app, ["train", "--list-models", "--format", "json"] if False else ["train", "--list-models"])
-    assert result.exit_code == 0
-    names = [json.loads(line)["name"] for line in result.stdout.splitlines()]
-    assert "resnet_s" in names
+    result = runner.invoke(app, ["train", "--list-models"])  # piped: one JSON record per architecture
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["name"] for r in records] == list(list_models())
+    assert all(set(r) == {"name", "params", "flops", "description"} and r["params"] > 0 for r in records)
+    seed = next(r for r in records if r["name"] == "seed")
+    assert seed["params"] == 2_345_607  # the same count test_seed_architecture_is_the_seed builds
+
+
+# Warm-up, then cosine decay, with EMA weights: every part of the optimizer a resume must bring back.
+SCHEDULED = "model: resnet_s\nepochs: 6\nbatch_size: 16\noptimizer: adamw\nschedule: cosine\nwarmup_epochs: 1\nema: 0.9\n"
+
+
+@pytest.fixture(scope="module")
+def straight_run(tiny_data, tmp_path_factory):
+    """The SCHEDULED recipe trained for its 6 epochs without a stop: what a stopped and resumed run must match."""
+    from typer.testing import CliRunner
+
+    from fer_cli.cli import app
+
+    runs = tmp_path_factory.mktemp("straight")
+    (runs / "c.yaml").write_text(SCHEDULED)
+    result = CliRunner().invoke(app, ["train", str(tiny_data), "--config", str(runs / "c.yaml"), "--runs-dir", str(runs),
+                                      "--name", "straight", "-q"])
+    assert result.exit_code == 0, result.stderr
+    return share_read_only(runs / "straight")
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
-def test_signal_stops_after_saving(tiny_data, tmp_path, signum):
+def test_signal_stops_after_saving_and_resume_keeps_optimizer_and_schedule(runner, app, tiny_data, straight_run, tmp_path, signum):
+    """Ctrl-C (or a scheduler's SIGTERM) stops after the epoch is saved; --resume then trains as if it never stopped:
+    the same warm-up and cosine learning rates, optimizer steps and EMA-averaged model as the straight run."""
     import signal
     import subprocess
     import sys
     import time
 
-    command = [sys.executable, "-m", "fer_cli", "train", str(tiny_data), "--model", "resnet_s", "--epochs", "40",
-               "--batch-size", "16", "--runs-dir", str(tmp_path)]
+    import numpy as np
+
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    (tmp_path / "c.yaml").write_text(SCHEDULED)
+    command = [sys.executable, "-m", "fer_cli", "train", str(tiny_data), "--config", str(tmp_path / "c.yaml"),
+               "--runs-dir", str(tmp_path), "--name", "stopped"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    history = tmp_path / "train" / "history.csv"
+    run = tmp_path / "stopped"
+    history = run / "history.csv"
     deadline = time.time() + 180
     while time.time() < deadline and not (history.is_file() and len(history.read_text().splitlines()) >= 2):
-        time.sleep(0.2)
+        time.sleep(0.1)
     process.send_signal(getattr(signal, signum))
     stdout, stderr = process.communicate(timeout=180)
     assert process.returncode == 0, stderr
     assert "stopping after this epoch" in stderr and "stopped early" in stderr and "Traceback" not in stderr
-    assert stdout.strip().splitlines()[-1] == str(tmp_path / "train")
+    assert stdout.strip().splitlines()[-1] == str(run)
     rows = list(csv.DictReader(history.open()))
-    done = json.loads((tmp_path / "train" / "state.json").read_text())["epochs_done"]
-    assert len(rows) == done < 40
+    done = json.loads((run / "state.json").read_text())["epochs_done"]
+    assert len(rows) == done and 1 <= done < 6
     assert [int(float(r["epoch"])) for r in rows] == list(range(1, done + 1))
 
-
-def test_resume_keeps_optimizer_and_schedule(runner, app, tiny_data, tmp_path):
-    """A run stopped by a signal and resumed gets the learning rates and step count of one that never stopped."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from fer_cli.runtimes.keras_runtime import load_keras_model
-
-    config = tmp_path / "c.yaml"
-    config.write_text("model: resnet_s\nepochs: 6\nbatch_size: 16\noptimizer: adamw\nschedule: cosine\nwarmup_epochs: 1\n")
-    base = ["train", str(tiny_data), "--config", str(config), "--runs-dir", str(tmp_path), "-q"]
-    assert runner.invoke(app, [*base, "--name", "straight"]).exit_code == 0
-    process = subprocess.Popen([sys.executable, "-m", "fer_cli", *base, "--name", "stopped"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    history = tmp_path / "stopped" / "history.csv"
-    deadline = time.time() + 180
-    while time.time() < deadline and not (history.is_file() and len(history.read_text().splitlines()) >= 2):
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=180)
-    done = len(list(csv.DictReader(history.open())))
-    assert 1 <= done < 6
-    assert runner.invoke(app, ["train", "--resume", str(tmp_path / "stopped"), "-q"]).exit_code == 0
-    rows = {name: list(csv.DictReader((tmp_path / name / "history.csv").open())) for name in ("straight", "stopped")}
+    resumed = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert resumed.exit_code == 0, resumed.stderr
+    rows = {name: list(csv.DictReader((folder / "history.csv").open())) for name, folder in (("straight", straight_run), ("stopped", run))}
     assert [int(float(r["epoch"])) for r in rows["stopped"]] == [1, 2, 3, 4, 5, 6]
-    assert [r["lr"] for r in rows["stopped"]] == [r["lr"] for r in rows["straight"]]
-    steps = [int(load_keras_model(tmp_path / n / "last.keras", compile=True).optimizer.iterations) for n in rows]
-    assert steps[0] == steps[1] > 0
+    rates = [float(r["lr"]) for r in rows["straight"]]
+    assert [float(r["lr"]) for r in rows["stopped"]] == pytest.approx(rates, rel=1e-6)
+    # The curve itself: warmed up to the full rate by the end of epoch 1, then cosine decay to nothing.
+    assert rates[0] == pytest.approx(1e-3, rel=1e-3) and rates == sorted(rates, reverse=True) and rates[-1] < 1e-6
+    models = [load_keras_model(folder / "last.keras", compile=True) for folder in (straight_run, run)]
+    steps = [int(m.optimizer.iterations) for m in models]
+    assert steps[0] == steps[1] > 0 and all(m.optimizer.use_ema for m in models)
+    # best.keras holds the EMA average (test_resume.py): the resumed run's equals the straight run's.
+    images = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    a, b = (load_keras_model(folder / "best.keras").predict(images, verbose=0) for folder in (straight_run, run))
+    assert np.abs(a - b).max() <= 1e-4
 
 
 def test_recipe_flags_override_the_config_file(runner, app, tiny_data, tmp_path):
