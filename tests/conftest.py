@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,6 +101,81 @@ def tiny_run_copy(tiny_run, tmp_path) -> Path:
     return Path(shutil.copytree(tiny_run, tmp_path / "run"))
 
 
+class BackgroundJob:
+    """Commands run one after another in child processes while the tests go on.
+
+    They run at a lower priority (nice 10), so that the tests in the foreground,
+    some of them timed, come first; the suite uses about one of two cores, and
+    the job takes the rest.
+
+    Args:
+        commands: argument lists, run in this order.
+    """
+
+    def __init__(self, commands: list[list[str]]):
+        self._results: list[subprocess.CompletedProcess | None] = [None] * len(commands)
+        self._finished = [threading.Event() for _ in commands]
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, args=(commands,), daemon=True)
+        self._thread.start()
+
+    def _run(self, commands: list[list[str]]) -> None:
+        for index, command in enumerate(commands):
+            with self._lock:
+                if not self._stopped:
+                    self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                                     preexec_fn=lambda: os.nice(10))
+            if not self._stopped:
+                out, err = self._process.communicate()
+                self._results[index] = subprocess.CompletedProcess(command, self._process.returncode, out, err)
+            self._finished[index].set()
+
+    def result(self, index: int) -> subprocess.CompletedProcess:
+        """Wait for command `index` and return how it ended."""
+        self._finished[index].wait()
+        result = self._results[index]
+        assert result is not None, "the background job was stopped"
+        return result
+
+    def stop(self) -> None:
+        """Kill what still runs (a session cut short) and wait for the thread."""
+        with self._lock:
+            self._stopped = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+        self._thread.join()
+
+
+def _fer_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "fer_cli", *args]
+
+
+# The real-data job, when this session runs a test that needs the shipped model's PublicTest score.
+_REAL_DATA_JOB: dict[str, BackgroundJob] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_data_in_background(request, _isolated_cache):
+    """Start `fer prepare` and `fer evaluate` on the real data as the session starts, when a selected test needs them.
+
+    The PublicTest evaluation takes about two minutes of computing that no test
+    can shorten (the >= 70% promise holds on the whole split); in the
+    background it overlaps the rest of the suite instead of adding to it.
+    """
+    wanted = any("public_test_report" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    if not (wanted and FER_IMAGES.exists()):
+        yield
+        return
+    job = BackgroundJob([_fer_command("prepare", str(FER_IMAGES), "-q"),
+                         _fer_command("evaluate", str(FER_IMAGES), "-f", "json", "-q")])
+    _REAL_DATA_JOB["job"] = job
+    yield
+    job.stop()
+    _REAL_DATA_JOB.clear()
+
+
 @pytest.fixture(scope="session")
 def fer_cache(tmp_path_factory) -> Path:
     """The real FER2013 folder (../shared) prepared once per session into the session's cache folder.
@@ -110,11 +188,16 @@ def fer_cache(tmp_path_factory) -> Path:
     """
     if not FER_IMAGES.exists():
         pytest.skip(f"{FER_IMAGES} is not here (only CI and developers have ../shared)")
-    from fer_cli.cli import app
+    if "job" in _REAL_DATA_JOB:
+        prepared = _REAL_DATA_JOB["job"].result(0)
+        code, stdout, stderr = prepared.returncode, prepared.stdout, prepared.stderr
+    else:
+        from fer_cli.cli import app
 
-    result = CliRunner().invoke(app, ["prepare", str(FER_IMAGES), "-q"])
-    assert result.exit_code == 0, result.stderr
-    cache = Path(result.stdout.strip().splitlines()[-1])
+        prepared = CliRunner().invoke(app, ["prepare", str(FER_IMAGES), "-q"])
+        code, stdout, stderr = prepared.exit_code, prepared.stdout, prepared.stderr
+    assert code == 0, stderr
+    cache = Path(stdout.strip().splitlines()[-1])
     assert cache.parent == tmp_path_factory.getbasetemp() / "cache"
     return cache
 
@@ -123,11 +206,17 @@ def fer_cache(tmp_path_factory) -> Path:
 def public_test_report(fer_cache) -> dict:
     """`fer evaluate` of the shipped model on the whole FER2013 PublicTest split (3,589 images), run once per session.
 
-    About two minutes on 2 CPU cores: tests that need the shipped model's real
-    accuracy share this one result.
+    About two minutes on 2 CPU cores, started in the background as the session
+    starts (`_real_data_in_background`); tests that need the shipped model's
+    real accuracy share this one result.
     """
-    from fer_cli.cli import app
+    if "job" in _REAL_DATA_JOB:
+        evaluated = _REAL_DATA_JOB["job"].result(1)
+        code, stdout, stderr = evaluated.returncode, evaluated.stdout, evaluated.stderr
+    else:
+        from fer_cli.cli import app
 
-    result = CliRunner().invoke(app, ["evaluate", str(FER_IMAGES), "-f", "json", "-q"])
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+        evaluated = CliRunner().invoke(app, ["evaluate", str(FER_IMAGES), "-f", "json", "-q"])
+        code, stdout, stderr = evaluated.exit_code, evaluated.stdout, evaluated.stderr
+    assert code == 0, stderr
+    return json.loads(stdout)

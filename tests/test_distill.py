@@ -1,6 +1,7 @@
 """Knowledge distillation: `fer train --teacher MODEL` trains on the teacher's blended probabilities."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,37 +53,31 @@ def test_teacher_columns_follow_the_data_classes(tiny_run):
     assert np.allclose(reordered, direct[:, ::-1], atol=1e-6)
 
 
-def test_train_with_a_teacher(runner, app, tiny_data, tiny_run, tmp_path):
-    result = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "-b", "16", "--mixup", "0.2",
-                                 "--teacher", str(tiny_run), "--teacher-weight", "0.7", "--runs-dir", str(tmp_path), "--name", "student"])
-    assert result.exit_code == 0, result.stderr
-    assert f"teacher {tiny_run.resolve()} agrees with" in result.stderr
-    run = tmp_path / "student"
-    config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["teacher"] == str(tiny_run.resolve()) and config["teacher_weight"] == 0.7
-    saved = np.load(run / "teacher.npy", allow_pickle=False)
-    assert saved.shape == (67, 7) and np.allclose(saved.sum(axis=1), 1, atol=1e-5)
-
-
-def test_resume_trains_on_the_saved_teacher_probabilities(runner, app, tiny_data, tiny_run, tmp_path):
+def test_train_with_a_teacher_and_resume_without_it(runner, app, tiny_data, tiny_run, tmp_path):
     import shutil
 
     from fer_cli.config import load_config
 
-    teacher = tmp_path / "teacher_run"
-    shutil.copytree(tiny_run, teacher)
-    first = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "-b", "16",
-                                "--teacher", str(teacher), "--runs-dir", str(tmp_path), "--name", "student", "-q"])
+    teacher = Path(shutil.copytree(tiny_run, tmp_path / "teacher_run"))  # removed below: a copy, not the shared run
+    first = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "-b", "16", "--mixup", "0.2",
+                                "--teacher", str(teacher), "--teacher-weight", "0.7", "--runs-dir", str(tmp_path), "--name", "student"])
     assert first.exit_code == 0, first.stderr
+    assert f"teacher {teacher.resolve()} agrees with" in first.stderr
     run = tmp_path / "student"
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["teacher"] == str(teacher.resolve()) and config["teacher_weight"] == 0.7
     saved = np.load(run / "teacher.npy", allow_pickle=False)
+    assert saved.shape == (67, 7) and np.allclose(saved.sum(axis=1), 1, atol=1e-5)
+
+    # Resuming trains on the saved teacher probabilities: the teacher may be gone.
     config = load_config(run / "config.yaml", {"epochs": 2})  # as if stopped after 1 of 2 epochs
     (run / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    shutil.rmtree(teacher)  # the teacher is gone: resuming must not need it
+    shutil.rmtree(teacher)
     resumed = runner.invoke(app, ["train", "--resume", str(run)])
     assert resumed.exit_code == 0, resumed.stderr
     assert "agrees with" not in resumed.stderr  # the teacher did not run again
     assert np.array_equal(np.load(run / "teacher.npy", allow_pickle=False), saved)
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 2
 
 
 def test_saved_teacher_probabilities_are_reused_only_when_they_fit(tmp_path):

@@ -65,9 +65,8 @@ def test_bad_requests(runner, app, tiny_run, tmp_path):
     assert unsupported.exit_code == 2 and "supports --quantize none" in unsupported.stderr
     assert runner.invoke(app, ["export", str(tiny_run), "-f", "caffe"]).exit_code == 2
     assert runner.invoke(app, ["export", str(tiny_run)]).exit_code == 2  # --format is required
-    onnx = tmp_path / "m.onnx"
-    runner.invoke(app, ["export", str(tiny_run), "-f", "onnx", "-o", str(onnx), "-q"])
-    again = runner.invoke(app, ["export", str(onnx), "-f", "tflite"])
+    onnx = tiny_run / "best.onnx"  # the run's ONNX twin, an export like any other
+    again = runner.invoke(app, ["export", str(onnx), "-f", "tflite", "-o", str(tmp_path / "m.tflite")])
     assert again.exit_code == 2 and "already exported" in again.stderr
 
 

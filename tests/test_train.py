@@ -51,6 +51,7 @@ def test_resume_rejects_other_flags_and_non_runs(runner, app, tiny_run, tmp_path
     assert result.exit_code == 2 and "not a run folder" in result.stderr
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_models_and_predictions(runner, app, tiny_data, tmp_path):
     import numpy as np
 
@@ -124,6 +125,7 @@ def straight_run(tiny_data, tmp_path_factory):
     return share_read_only(runs / "straight")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
 def test_signal_stops_after_saving_and_resume_keeps_optimizer_and_schedule(runner, app, tiny_data, straight_run, tmp_path, signum):
     """Ctrl-C (or a scheduler's SIGTERM) stops after the epoch is saved; --resume then trains as if it never stopped:
