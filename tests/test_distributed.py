@@ -186,7 +186,8 @@ def test_two_workers_train_together_survive_a_dead_worker_and_resume(shards, lea
     assert [int(float(line.split(",")[0])) for line in history[1:]] == [1, 2, 3, 4, 5, 6]
     # Only the chief wrote the run folder; worker 1's own checkpoints were removed at the end.
     assert sorted(p.name for p in run.iterdir()) == sorted(
-        ["best.keras", "last.keras", "history.csv", "state.json", "config.yaml", "classes.json", "curves.png", "tensorboard"]
+        ["best.keras", "last.keras", "history.csv", "state.json", "config.yaml", "classes.json", "data.json", "curves.png",
+         "tensorboard"]
     )
     # A real accuracy, measured apart from training, on the test split.
     result = runner.invoke(app, ["evaluate", str(learnable), "--model", str(run), "-f", "json", "-q"])
