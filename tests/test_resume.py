@@ -225,3 +225,17 @@ def test_norms_and_biases_can_be_exempt_from_weight_decay(built_first):
             assert not changed, variable.path
         elif np.abs(old).max() > 0:
             assert changed, variable.path
+
+
+def test_resume_refuses_a_cosine_run_whose_epochs_were_changed(runner, app, tiny_data, tmp_path):
+    result = runner.invoke(app, ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "1", "-b", "32",
+                                 "--schedule", "cosine", "--runs-dir", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.stderr
+    run = tmp_path / "train"
+    assert json.loads((run / "state.json").read_text())["planned_epochs"] == 1
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("epochs: 1\n", "epochs: 3\n"))
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2
+    assert "cosine schedule was built for 1 epochs, its config.yaml now says 3" in result.stderr
+    assert (run / "history.csv").read_text().splitlines()[1].startswith("1,")

@@ -55,7 +55,7 @@ def read_history(path: Path) -> list[dict[str, float]]:
     if not path.is_file():
         return []
     with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [{k: int(float(v)) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
 def join_histories(stages: list[list[dict[str, float]]]) -> list[dict[str, float]]:

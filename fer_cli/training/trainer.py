@@ -214,6 +214,11 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     inputs = open_inputs(config.data, config, dataset_loader)
     if state_dir is not None:
         _check_same_data(state_dir, inputs)
+        planned = state.get("planned_epochs")
+        if planned and planned != config.epochs and config.schedule == "cosine":
+            # The saved optimizer carries a schedule built for the planned epochs: past them it would train at ~0.
+            raise UsageError(f"the run's cosine schedule was built for {planned} epochs, its config.yaml now says "
+                             f"{config.epochs}; start a new run with --init-weights {run_dir} to train longer")
     if config.teacher:
         from fer_cli.training.distill import TEACHER_FILE, save_teacher_file, use_teacher
 

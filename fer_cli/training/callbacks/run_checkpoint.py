@@ -69,7 +69,8 @@ class RunCheckpoint(keras.callbacks.Callback):
                 without_optimizer(self.model).save(tmp)
         self.history.append(row)
         self._write_history()
-        state = {"epochs_done": epoch + 1, "best": self.best, "monitor": self.monitor, "rng": rng_states(self.model)}
+        state = {"epochs_done": epoch + 1, "planned_epochs": self.params.get("epochs"), "best": self.best,
+                 "monitor": self.monitor, "rng": rng_states(self.model)}
         write_text(self.run_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
     def _write_history(self) -> None:
