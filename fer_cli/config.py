@@ -43,9 +43,6 @@ class AugmentConfig:
     mixup: float = 0.0
     cutmix: float = 0.0
 
-    def enabled(self) -> bool:
-        return any(bool(value) for value in dataclasses.asdict(self).values())
-
 
 @dataclass
 class TrainConfig:

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from fer_cli.config import dump_config, load_config
+from fer_cli.config import AugmentConfig, dump_config, load_config
 from fer_cli.errors import ConfigError
 
 
 def test_defaults_reproduce_the_seed():
     config = load_config()
     assert (config.model, config.epochs, config.batch_size, config.val_split, config.seed) == ("seed", 100, 128, 0.2, 0)
-    assert config.optimizer == "adam" and not config.augment.enabled()
+    assert config.optimizer == "adam" and config.augment == AugmentConfig()
 
 
 def test_yaml_then_flags(tmp_path):
