@@ -35,35 +35,90 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain JSON-ready values."""
-        from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-        labels = list(range(len(self.classes)))
-        precision, recall, f1, support = precision_recall_fscore_support(
-            self.y_true, self.y_pred, labels=labels, zero_division=0
-        )
-        present = support > 0
+        scores = class_scores(self.y_true, self.y_pred, len(self.classes))
+        present = scores.support > 0
         return {
             "model": self.model,
             "data": self.data,
             "split": self.split,
             "tta": self.tta,
             "n": int(len(self.y_true)),
-            "accuracy": float(accuracy_score(self.y_true, self.y_pred)) if len(self.y_true) else 0.0,
+            "accuracy": float(np.mean(self.y_true == self.y_pred)) if len(self.y_true) else 0.0,
             # Macro over the classes present in the data: an absent class has no F1 to average.
-            "macro_f1": float(np.mean(f1[present])) if present.any() else 0.0,
+            "macro_f1": float(np.mean(scores.f1[present])) if present.any() else 0.0,
             "classes": list(self.classes),
             "per_class": {
                 name: {
-                    "precision": float(precision[i]),
-                    "recall": float(recall[i]),
-                    "f1": float(f1[i]),
-                    "support": int(support[i]),
+                    "precision": float(scores.precision[i]),
+                    "recall": float(scores.recall[i]),
+                    "f1": float(scores.f1[i]),
+                    "support": int(scores.support[i]),
                 }
                 for i, name in enumerate(self.classes)
             },
-            "confusion": confusion_matrix(self.y_true, self.y_pred, labels=labels).tolist(),
+            "confusion": scores.confusion.tolist(),
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass
+class ClassScores:
+    """Per-class scores of a single-label classification, indexed by class.
+
+    Attributes:
+        precision: true positives over predicted positives (float64; 0 where nothing was predicted).
+        recall: true positives over actual positives (0 where the class is absent from the data).
+        f1: 2·TP / (actual + predicted), their harmonic mean (0 where both are 0).
+        support: how many samples have the class as their true label.
+        confusion: (k, k) counts; row = true class, column = predicted class.
+    """
+
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    confusion: np.ndarray
+
+
+def class_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> ClassScores:
+    """Precision, recall, F1, support and the confusion matrix of classes ``0 .. num_classes-1``.
+
+    The same numbers, bit for bit, as scikit-learn's
+    ``precision_recall_fscore_support(..., labels=range(k), zero_division=0)`` and
+    ``confusion_matrix(..., labels=range(k))``, in NumPy: prediction and evaluation
+    run in the light install, which has no scikit-learn. Labels outside the range
+    are left out, as scikit-learn's ``labels=`` does.
+
+    Args:
+        y_true: true class index per sample.
+        y_pred: predicted class index per sample.
+        num_classes: k, the number of classes.
+
+    Returns:
+        The scores.
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    k = num_classes
+    true_ok, pred_ok = (y_true >= 0) & (y_true < k), (y_pred >= 0) & (y_pred < k)
+    true_sum = np.bincount(y_true[true_ok], minlength=k)
+    pred_sum = np.bincount(y_pred[pred_ok], minlength=k)
+    tp_sum = np.bincount(y_true[true_ok & (y_true == y_pred)], minlength=k)
+    both = true_ok & pred_ok
+    confusion = np.bincount(y_true[both] * k + y_pred[both], minlength=k * k).reshape(k, k)
+    return ClassScores(
+        precision=_divide(tp_sum, pred_sum),
+        recall=_divide(tp_sum, true_sum),
+        # scikit-learn's F-beta for beta = 1, from the counts: (1 + 1)·TP / (1·actual + predicted).
+        f1=_divide(2.0 * tp_sum, 1.0 * true_sum + pred_sum),
+        support=true_sum,
+        confusion=confusion,
+    )
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator as float64, 0 where the denominator is 0 (scikit-learn's ``zero_division=0``)."""
+    denominator = np.asarray(denominator, dtype=np.float64)
+    return np.divide(np.asarray(numerator, dtype=np.float64), denominator, out=np.zeros_like(denominator), where=denominator != 0)
 
 
 def map_labels(data_classes: tuple[str, ...], model_classes: tuple[str, ...], labels: np.ndarray) -> np.ndarray:

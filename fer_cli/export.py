@@ -109,9 +109,10 @@ def _write_savedmodel(model, out: Path, quantize: str, sample: np.ndarray, scrat
 
 
 def _write_onnx(model, out: Path, quantize: str, sample: np.ndarray, scratch: Path) -> None:
-    import tf2onnx
+    from fer_cli.optional import require
 
-    tf = _tf()
+    tf = _tf()  # first: tf2onnx imports TensorFlow, and through tf_env its start-up noise is filtered
+    tf2onnx = require("tf2onnx")
     saved = scratch / "savedmodel"
     _saved_model(model, saved)
     loaded = tf.saved_model.load(str(saved))  # keep a reference: its variables die with it
@@ -286,8 +287,9 @@ def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:
         path: the .onnx file, rewritten in place.
         metadata: key → value (see `fer_cli.runtimes.onnx_metadata`).
     """
-    import onnx
+    from fer_cli.optional import require
 
+    onnx = require("onnx")
     proto = onnx.load(str(path))
     for key, value in metadata.items():
         entry = proto.metadata_props.add()

@@ -22,13 +22,13 @@ inside the functions that need them, so that ``fer --help`` never pays for it.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from types import ModuleType
 
+from fer_cli import optional
 from fer_cli.errors import FerError, debug
 
 BACKEND = "tensorflow"
@@ -37,6 +37,8 @@ BACKEND = "tensorflow"
 START_UP_NOISE = (
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
     r"^I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on",
+    # The `tensorflow` wheel (with CUDA support) on a machine without a GPU driver, before logging is set up.
+    r"^I\d{4} [\d:.]+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine",
 )
 
 # Run by a child Python: copies stdin to stdout line by line, minus lines matching argv[1].
@@ -145,11 +147,11 @@ def filtered_stderr(noise: tuple[str, ...] = START_UP_NOISE) -> Iterator[None]:
 
 def _import(name: str) -> ModuleType:
     use_tensorflow_backend()
-    _warn_replaced_backend()
-    if "tensorflow" not in sys.modules:
+    if sys.modules.get("tensorflow") is None:
         with filtered_stderr():
-            import tensorflow  # noqa: F401  the noisy part; keras rides on it
-    module = importlib.import_module(name)
+            optional.require("tensorflow")  # the noisy part; keras rides on it
+    module = optional.require(name)
+    _warn_replaced_backend()  # only once Keras is there to use the backend
     if name == "keras" and module.backend.backend() != BACKEND:
         raise FerError(
             f"Keras was imported with the {module.backend.backend()} backend before fer could select "
@@ -159,7 +161,11 @@ def _import(name: str) -> ModuleType:
 
 
 def tensorflow() -> ModuleType:
-    """The `tensorflow` module, imported quietly."""
+    """The `tensorflow` module, imported quietly.
+
+    Raises:
+        MissingExtra: when TensorFlow is not installed (the light install); see `fer_cli.optional`.
+    """
     return _import("tensorflow")
 
 
@@ -167,6 +173,7 @@ def keras() -> ModuleType:
     """The `keras` module, on the TensorFlow backend, imported quietly.
 
     Raises:
+        MissingExtra: when TensorFlow or Keras is not installed (the light install).
         FerError: when Keras was already imported with another backend.
     """
     return _import("keras")

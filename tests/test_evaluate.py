@@ -71,3 +71,72 @@ def test_bad_model_paths(runner, app, tiny_data, tmp_path):
 
 def test_missing_data_is_usage_error(runner, app):
     assert _evaluate(runner, app).exit_code == 2
+
+
+# --- The metrics in NumPy (issue 13: the light install has no scikit-learn) ----------------------
+
+
+def test_report_metrics_by_hand():
+    import numpy as np
+
+    from fer_cli.evaluation import Report
+
+    # Class 0: 2 of 3 found, both predictions right. Class 1: 1 of 2, one of its 2 predictions right.
+    # Class 2: its 1 found, one of its 2 predictions right. Class 3: absent and never predicted.
+    report = Report(
+        classes=("a", "b", "c", "d"), y_true=np.array([0, 0, 0, 1, 1, 2]), y_pred=np.array([0, 0, 1, 1, 2, 2])
+    ).to_dict()
+    assert report["n"] == 6 and report["accuracy"] == 4 / 6
+    assert report["per_class"] == {
+        "a": {"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3},
+        "b": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2},
+        "c": {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1},
+        "d": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0},
+    }
+    assert report["confusion"] == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    # Macro-F1 averages the three classes present; the absent one has no F1 to average.
+    assert report["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3, abs=1e-15)
+    assert isinstance(report["per_class"]["a"]["support"], int) and isinstance(report["accuracy"], float)
+
+
+def test_report_metrics_zero_divisions_are_zero():
+    import numpy as np
+
+    from fer_cli.evaluation import Report
+
+    # Class 0 is never predicted (precision 0/0); class 3 is predicted but absent (recall 0/0): both 0, no warning.
+    report = Report(classes=("a", "b", "c", "d"), y_true=np.array([0, 1]), y_pred=np.array([3, 1])).to_dict()
+    assert report["per_class"]["a"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert report["per_class"]["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert report["accuracy"] == 0.5 and report["macro_f1"] == 0.5
+    empty = Report(classes=("a", "b"), y_true=np.array([], dtype=int), y_pred=np.array([], dtype=int)).to_dict()
+    assert empty["accuracy"] == 0.0 and empty["macro_f1"] == 0.0 and empty["confusion"] == [[0, 0], [0, 0]]
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")  # scikit-learn's, on 1-class trials
+def test_report_metrics_equal_scikit_learn_on_random_labels():
+    # scikit-learn comes with the [train] extra (so with the README's test install); the light install lacks it.
+    metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is in the [train] extra")
+    import numpy as np
+
+    from fer_cli.evaluation import Report
+
+    rng = np.random.default_rng(13)
+    for trial in range(200):
+        k = int(rng.integers(1, 9))
+        n = int(rng.integers(1, 60))  # an empty split: test_report_metrics_zero_divisions_are_zero
+        # Skewed labels, so that some classes are absent, never predicted, or both.
+        y_true = rng.choice(k, n, p=rng.dirichlet(np.full(k, 0.5)))
+        y_pred = np.where(rng.random(n) < 0.5, y_true, rng.integers(0, k, n))
+        report = Report(classes=tuple(map(str, range(k))), y_true=y_true, y_pred=y_pred).to_dict()
+        labels = list(range(k))
+        precision, recall, f1, support = metrics.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, zero_division=0
+        )
+        expected = {
+            str(i): {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
+            for i in labels
+        }
+        assert report["per_class"] == expected, trial  # bit for bit, not approximately
+        assert report["confusion"] == metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(), trial
+        assert report["accuracy"] == float(metrics.accuracy_score(y_true, y_pred)), trial

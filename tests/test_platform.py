@@ -123,6 +123,9 @@ def test_known_start_up_noise_is_dropped_and_other_lines_kept(tmp_path):
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
         "I0000 00:00:1795611755.080029    4435 port.cc:153] oneDNN custom operations are on. "
         "You may see slightly different numerical results.\n"
+        # The `tensorflow` wheel (the [train] extra's, CUDA-enabled) on a machine without a GPU driver.
+        "I0000 00:00:1795611755.812345    4435 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+        "GPU will not be used.\n"
     )
     fake = _fake_tensorflow(tmp_path, f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n")
     result = _python("from fer_cli.tf_env import tensorflow; tensorflow(); print('ok')", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
@@ -130,12 +133,134 @@ def test_known_start_up_noise_is_dropped_and_other_lines_kept(tmp_path):
     assert result.stdout.strip() == "ok"
     assert "something people should see" in result.stderr
     assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr
+    assert "cuda drivers" not in result.stderr
 
 
 def test_real_tensorflow_import_leaves_stderr_empty():
     result = _python("from fer_cli.tf_env import keras; keras(); print('ok')", _env(FER_DEBUG=None, TF_CPP_MIN_LOG_LEVEL=None))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+# --- The light install: optional packages through fer_cli/optional.py (issue 13) ------------------
+
+# What `pip install fer-cli` leaves out: the [train] extra's packages, by import name.
+TRAIN_EXTRA = ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "tensorboard")
+
+
+def _without_train_extra(tmp_path: Path) -> dict[str, str]:
+    """An environment whose Pythons import none of the [train] extra, as in the light install.
+
+    A ``sitecustomize`` sets ``sys.modules[name] = None`` for each, which makes
+    ``import name`` raise ModuleNotFoundError just as an absent package does.
+    """
+    site = tmp_path / "no_train_extra"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"import sys\nsys.modules.update(dict.fromkeys({TRAIN_EXTRA!r}))\n")
+    return _env(PYTHONPATH=str(site), FER_DEBUG=None)
+
+
+def _fer(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fer_cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_require_names_the_package_and_the_extra(monkeypatch):
+    from fer_cli import optional, tf_env
+    from fer_cli.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    with pytest.raises(optional.MissingExtra) as missing:
+        tf_env.keras()
+    assert isinstance(missing.value, UsageError) and missing.value.exit_code == 2
+    assert str(missing.value) == "this command needs TensorFlow: pip install 'fer-cli[train]'"
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(optional.MissingExtra, match=r"^fer train needs scikit-learn: pip install 'fer-cli\[train\]'$"):
+        optional.require("sklearn.model_selection", feature="fer train")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(optional.MissingExtra, match=r"^fer export needs ONNX: "):
+        optional.check("numpy", "onnx", "tf2onnx", feature="fer export")  # the first that is missing
+
+
+def test_require_lets_a_broken_package_speak_for_itself(tmp_path, monkeypatch):
+    # Installed but failing inside (a dependency of its own missing): reinstalling the extra is not the fix.
+    (tmp_path / "half_installed").mkdir()
+    (tmp_path / "half_installed" / "__init__.py").write_text("import a_dependency_it_lacks\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from fer_cli import optional
+
+    with pytest.raises(ModuleNotFoundError) as error:
+        optional.require("half_installed")
+    assert not isinstance(error.value, optional.MissingExtra) and error.value.name == "a_dependency_it_lacks"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["train", "{data}"], "fer train needs TensorFlow"),
+        (["export", "--format", "onnx"], "fer export needs TensorFlow"),
+        (["export", "--format", "keras", "-o", "{tmp}/m.keras"], "fer export needs TensorFlow"),
+        (["prepare", "{data}", "--shard-size", "10", "-o", "{tmp}/s.shards"], "fer prepare --shard-size needs TensorFlow"),
+    ],
+    ids=["train", "export-onnx", "export-keras", "prepare-shards"],
+)
+def test_commands_of_the_train_extra_without_it_exit_2_with_one_line(tmp_path, tiny_data, args, line):
+    env = _without_train_extra(tmp_path)
+    result = _fer([a.format(data=tiny_data, tmp=tmp_path) for a in args], env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"Error: {line}: pip install 'fer-cli[train]'"]
+    assert result.stdout == ""
+    assert not list(tmp_path.glob("s.shards*")) and not (tmp_path / "m.keras").exists()
+
+
+def test_light_install_lists_every_command_and_predicts(tmp_path):
+    env = _without_train_extra(tmp_path)
+    helped = _fer(["--help"], env)
+    assert helped.returncode == 0, helped.stderr
+    for command in ("prepare", "train", "evaluate", "predict", "export"):
+        assert f" {command} " in helped.stdout
+    predicted = _fer(["predict", "samples/astronaut_face.png"], env)
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout.splitlines()[0])["label"]
+
+
+def test_light_install_prepares_a_cache(tmp_path, tiny_data):
+    # A .npz cache needs no TensorFlow: only shards do.
+    env = _without_train_extra(tmp_path)
+    cached = _fer(["prepare", str(tiny_data), "-o", str(tmp_path / "tiny.npz"), "--quiet"], env)
+    assert cached.returncode == 0, cached.stderr
+    assert (tmp_path / "tiny.npz").is_file()
+
+
+CI_LOCK = REPO / "requirements" / "ci-py311-linux-x86_64.txt"
+
+
+def test_ci_lock_pins_every_dependency_within_its_range():
+    # .ci/run installs the lock, then fer with --no-deps: a requirement the lock misses or pins outside
+    # pyproject.toml's range would go untested. Regenerate with the command in the lock's header.
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lines = CI_LOCK.read_text().splitlines()
+    pins = dict(line.split(" ")[0].split("==") for line in lines if line[:1].isalnum())
+    pins = {canonicalize_name(name): version for name, version in pins.items()}
+    assert all(line.strip().startswith(("#", "--hash")) or line[:1].isalnum() or not line.strip() for line in lines)
+    lock_environment = {"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64", "extra": ""}
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["train"], *project["optional-dependencies"]["test"]]
+    for text in wanted:
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate(lock_environment):
+            continue
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in {CI_LOCK.name}"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
+    assert "tensorflow-cpu" not in pins  # one TensorFlow: the `tensorflow` that [and-cuda] extends
+    # Hashes for every pin: `pip install --require-hashes` refuses a lock without them.
+    assert all(after.strip().startswith("--hash=sha256:") for line, after in zip(lines, lines[1:]) if line[:1].isalnum())
 
 
 # --- Layering -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import typer
 
 from fer_cli import output
 from fer_cli.errors import FerError, debug
+from fer_cli.optional import MissingExtra
 
 # Usage errors exit 2 through `UsageError.exit_code`; these are the codes this module picks itself.
 EXIT_OK, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 130
@@ -33,6 +34,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except FerError as exc:
             if debug():
                 raise
+            if isinstance(exc, MissingExtra) and exc.feature is None:
+                exc.feature = f"fer {command.__name__}"  # "fer evaluate needs TensorFlow: pip install ..."
             output.error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import QuietOpt
 from fer_cli.errors import UsageError
+from fer_cli.optional import check
 from fer_cli.views import TTA
 
 # Mirrors fer_cli.export.FORMATS (kept free of heavy imports for --help); a test checks they match.
@@ -54,6 +55,8 @@ def export(
 
       fer export runs/a runs/b --tta flip --format keras -o ensemble.keras
     """
+    # Before any model is loaded: the light install stops here with what to install.
+    check("tensorflow", "keras", *(("tf2onnx", "onnx") if fmt.value == "onnx" else ()), feature="fer export")
     from fer_cli.export import export_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL, resolve_model
 

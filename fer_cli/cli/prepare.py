@@ -11,6 +11,7 @@ import typer
 from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import QuietOpt, StrictOpt
+from fer_cli.optional import check
 
 
 @handle_errors
@@ -37,6 +38,8 @@ def prepare(
 
       fer prepare big_images/ --shard-size 50000 -o big.shards
     """
+    if shard_size:
+        check("tensorflow", feature="fer prepare --shard-size")  # TFRecord shards; a .npz cache needs no TensorFlow
     start = time.perf_counter()
     with output.counting_progress("decoding", quiet) as on_start:
         if shard_size:

@@ -37,6 +37,7 @@ from fer_cli.cli.train_options import (
     ZoomOpt,
 )
 from fer_cli.errors import UsageError
+from fer_cli.optional import check
 from fer_cli.training.strategy import StrategyName
 from fer_cli.training.warm_start import DEFAULT as DEFAULT_INIT
 
@@ -108,6 +109,8 @@ def train(
     if list_models:
         _list_models()
         return
+    # Before any data is decoded: the light install stops here with what to install.
+    check("tensorflow", "keras", "sklearn", feature="fer train")
     from fer_cli.config import load_config
     from fer_cli.data import load_dataset
     from fer_cli.training.trainer import fit

@@ -20,8 +20,9 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     Returns:
         Sorted train indices and validation indices.
     """
-    from sklearn.model_selection import train_test_split
+    from fer_cli.optional import require
 
+    train_test_split = require("sklearn.model_selection").train_test_split
     indices = np.arange(len(labels))
     counts = np.bincount(labels)
     present = int(np.count_nonzero(counts))
