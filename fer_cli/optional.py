@@ -1,8 +1,8 @@
 """The one place that imports optional dependencies: the packages of an extra such as ``[train]``.
 
 ``pip install fer-cli`` is the light install: prepare to ``.npz``, evaluate and
-predict on ONNX Runtime. TensorFlow, Keras, the ONNX converters and
-scikit-learn come with ``pip install 'fer-cli[train]'``, for ``train``,
+predict on ONNX Runtime. TensorFlow, Keras, the ONNX converters,
+scikit-learn and matplotlib come with ``pip install 'fer-cli[train]'``, for ``train``,
 ``export`` and sharded ``prepare``. A command that needs one of them and does
 not find it stops with one line naming the package and the command that
 installs it, and exit code 2 (pandas' ``import_optional_dependency`` idea):
@@ -31,6 +31,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "tf2onnx": ("tf2onnx", "train"),
     "onnx": ("ONNX", "train"),
     "sklearn": ("scikit-learn", "train"),
+    "matplotlib": ("matplotlib", "train"),
 }
 
 
@@ -76,6 +77,11 @@ def require(module: str, feature: str | None = None) -> ModuleType:
         raise MissingExtra(module, feature) from exc
 
 
+def available(module: str) -> bool:
+    """Whether a top-level module is installed, without importing it."""
+    return importlib.util.find_spec(module) is not None
+
+
 def check(*modules: str, feature: str | None = None) -> None:
     """Fail early, without importing anything, when one of `modules` is not installed.
 
@@ -87,7 +93,7 @@ def check(*modules: str, feature: str | None = None) -> None:
         MissingExtra: for the first module that is not installed.
     """
     for module in modules:
-        if importlib.util.find_spec(module) is None:
+        if not available(module):
             raise MissingExtra(module, feature)
 
 

@@ -140,3 +140,26 @@ def test_report_metrics_equal_scikit_learn_on_random_labels():
         assert report["per_class"] == expected, trial  # bit for bit, not approximately
         assert report["confusion"] == metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(), trial
         assert report["accuracy"] == float(metrics.accuracy_score(y_true, y_pred)), trial
+
+
+def test_confusion_png_without_matplotlib(tmp_path, monkeypatch):
+    # The light install has no matplotlib: the picture is drawn with Pillow.
+    import numpy as np
+    from PIL import Image
+
+    from fer_cli.evaluation import Report, save_confusion_png
+
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    perfect = Report(classes=classes, y_true=np.repeat(np.arange(7), 3), y_pred=np.repeat(np.arange(7), 3)).to_dict()
+    save_confusion_png(perfect, tmp_path / "perfect.png")
+    few = Report(classes=classes[:2], y_true=np.array([0, 1]), y_pred=np.array([1, 1])).to_dict()
+    save_confusion_png(few, tmp_path / "few.png")
+    image = Image.open(tmp_path / "perfect.png").convert("RGB")
+    assert image.size > Image.open(tmp_path / "few.png").size  # grows with the classes
+    # Dark blue on the diagonal (each row all right), near white off it: find the cells by colour along a row.
+    pixels = np.asarray(image).astype(int)
+    blue = (pixels[..., 2] - pixels[..., 0] > 90) & (pixels[..., 0] < 40)  # the darkest end of "Blues"
+    assert blue.sum() > 7 * 40 * 40  # seven filled diagonal cells, their numbers aside
+    rows, cols = np.nonzero(blue)
+    assert np.corrcoef(rows, cols)[0, 1] > 0.95  # on the diagonal, top left to bottom right

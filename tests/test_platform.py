@@ -145,7 +145,7 @@ def test_real_tensorflow_import_leaves_stderr_empty():
 # --- The light install: optional packages through fer_cli/optional.py (issue 13) ------------------
 
 # What `pip install fer-cli` leaves out: the [train] extra's packages, by import name.
-TRAIN_EXTRA = ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "tensorboard")
+TRAIN_EXTRA = ("tensorflow", "keras", "tf2onnx", "onnx", "sklearn", "tensorboard", "matplotlib")
 
 
 def _without_train_extra(tmp_path: Path) -> dict[str, str]:
@@ -176,6 +176,7 @@ def test_require_names_the_package_and_the_extra(monkeypatch):
     assert isinstance(missing.value, UsageError) and missing.value.exit_code == 2
     assert str(missing.value) == "this command needs TensorFlow: pip install 'fer-cli[train]'"
     monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.model_selection", None)  # as if never imported by an earlier test
     with pytest.raises(optional.MissingExtra, match=r"^fer train needs scikit-learn: pip install 'fer-cli\[train\]'$"):
         optional.require("sklearn.model_selection", feature="fer train")
     monkeypatch.setitem(sys.modules, "onnx", None)
@@ -225,12 +226,15 @@ def test_light_install_lists_every_command_and_predicts(tmp_path):
     assert json.loads(predicted.stdout.splitlines()[0])["label"]
 
 
-def test_light_install_prepares_a_cache(tmp_path, tiny_data):
-    # A .npz cache needs no TensorFlow: only shards do.
+def test_light_install_prepares_and_evaluates(tmp_path, tiny_data):
+    # A .npz cache needs no TensorFlow (only shards do); evaluate runs the shipped ONNX model and draws with Pillow.
     env = _without_train_extra(tmp_path)
     cached = _fer(["prepare", str(tiny_data), "-o", str(tmp_path / "tiny.npz"), "--quiet"], env)
     assert cached.returncode == 0, cached.stderr
-    assert (tmp_path / "tiny.npz").is_file()
+    png = tmp_path / "confusion.png"
+    evaluated = _fer(["evaluate", str(tmp_path / "tiny.npz"), "-f", "json", "--confusion-png", str(png)], env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n"] == 28 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 CI_LOCK = REPO / "requirements" / "ci-py311-linux-x86_64.txt"

@@ -13,6 +13,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
 from fer_cli.errors import UsageError
+from fer_cli.optional import available
 from fer_cli.views import TTA
 
 
@@ -49,6 +50,11 @@ def evaluate(
     if data is None:
         raise UsageError("missing DATA: a data folder, a fer2013.csv or a .npz cache")
     ref = resolve_model(model)
+    if ref.format == "keras" and not available("tensorflow"):
+        # The light install: a Keras model's fresh ONNX twin (the shipped model has one) runs without TensorFlow.
+        from fer_cli.runtimes.twin import find_twin
+
+        ref = find_twin(ref) or ref
     with output.counting_progress("decoding", quiet) as on_start:
         dataset = load_dataset(data, on_start=on_start, splits=(split,))
     used, chosen = dataset.split_or_only(split)

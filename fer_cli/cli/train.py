@@ -110,7 +110,7 @@ def train(
         _list_models()
         return
     # Before any data is decoded: the light install stops here with what to install.
-    check("tensorflow", "keras", "sklearn", feature="fer train")
+    check("tensorflow", "keras", "sklearn", "matplotlib", feature="fer train")
     from fer_cli.config import load_config
     from fer_cli.data import load_dataset
     from fer_cli.training.trainer import fit
