@@ -1,4 +1,4 @@
-"""Measure the shipped model and print its model card (markdown) for the README.
+"""Measure the shipped model and print its model card (markdown) for docs/shipped-model.md.
 
 Usage: python benchmarks/model_card.py RUN_DIR [RUN_DIR...] [--config CONFIG...] [--data DATA] > card.md
 

@@ -112,7 +112,7 @@ def resolve_name(name: str, cluster: ClusterSpec | None, gpus: int) -> str:
             return StrategyName.multi_worker.value
         return StrategyName.mirrored.value if gpus > 1 else StrategyName.one_device.value
     if name == StrategyName.multi_worker.value and cluster is None:
-        raise UsageError("--strategy multi-worker needs TF_CONFIG (the cluster's workers and this one's task); see the README")
+        raise UsageError("--strategy multi-worker needs TF_CONFIG (the cluster's workers and this one's task); see docs/training.md")
     return name
 
 
