@@ -235,3 +235,14 @@ def test_prepare_help_says_how_the_cache_is_stored(runner, app, images_in_cwd, t
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "compressed .npz" not in text and "uncompressed" in text
+
+
+def test_decode_processes_start_without_posix_only_methods(monkeypatch):
+    """Windows has no forkserver: decoding must fall back to spawn there, and never fork."""
+    import multiprocessing
+
+    from fer_cli.data import decode
+
+    assert decode.pool_context().get_start_method() in {"forkserver", "spawn"}
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert decode.pool_context().get_start_method() == "spawn"

@@ -19,6 +19,16 @@ PARALLEL_MIN_FILES = 2000
 CHUNK = 256
 
 
+def pool_context():
+    """How decode processes start: ``forkserver`` where the platform has it, else ``spawn`` (Windows).
+
+    Never ``fork``: copying a process in which TensorFlow's threads already
+    run can deadlock the child. Both methods start clean interpreters.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _decode_chunk(paths: Sequence[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Decode `paths`; return the images (blank where it failed) and the failures."""
     from fer_cli.imaging import load_face
@@ -64,8 +74,7 @@ def decode_images(
         for index, chunk in enumerate(chunks):
             collect(index * CHUNK, _decode_chunk(chunk))
     else:
-        # forkserver: safe even when TensorFlow's threads already run in this process.
-        context = multiprocessing.get_context("forkserver")
+        context = pool_context()
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for index, result in enumerate(pool.map(_decode_chunk, chunks)):
                 collect(index * CHUNK, result)
@@ -96,7 +105,7 @@ def iter_decoded(
         for start in starts:
             yield (start, *_decode_chunk(names[start : start + CHUNK]))
         return
-    context = multiprocessing.get_context("forkserver")
+    context = pool_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
         for start in starts:
