@@ -169,6 +169,19 @@ def tensorflow() -> ModuleType:
     return _import("tensorflow")
 
 
+def tensorflow_for_tracing() -> ModuleType:
+    """The `tensorflow` module, for code that tf.data traces.
+
+    Pipelines are built after `fer_cli.tf_env` imported TensorFlow; AutoGraph
+    converts every function a traced one calls, so traced code reads the
+    module from `sys.modules` instead of running the importer inside the graph.
+    """
+    module = sys.modules.get("tensorflow")
+    if module is None:  # called outside any trace, before anything imported TensorFlow
+        module = tensorflow()
+    return module
+
+
 def keras() -> ModuleType:
     """The `keras` module, on the TensorFlow backend, imported quietly.
 

@@ -16,26 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fer_cli.config import AugmentConfig
-
-
-def loaded_tensorflow():
-    """The `tensorflow` module, for code that tf.data traces.
-
-    Pipelines are built after `fer_cli.tf_env` imported TensorFlow; AutoGraph
-    converts every function a traced one calls, so traced code reads the
-    module from `sys.modules` instead of running the importer inside the graph.
-    """
-    import sys
-
-    module = sys.modules.get("tensorflow")
-    if module is None:  # called outside any trace, before anything imported TensorFlow
-        from fer_cli.tf_env import tensorflow
-
-        module = tensorflow()
-    return module
-
-
-_tf = loaded_tensorflow
+from fer_cli.tf_env import tensorflow_for_tracing as _tf
 
 
 def batch_seed(seed: int, epoch, step):

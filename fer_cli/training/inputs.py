@@ -194,10 +194,10 @@ class StreamInputs:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _examples(self, split: str, context, shuffle: bool, seed: int, keep_bucket=None, epoch=0):
-        from fer_cli.training.augment import loaded_tensorflow
+        from fer_cli.tf_env import tensorflow_for_tracing
         from fer_cli.training.pipeline import shuffle_seed
 
-        tf = loaded_tensorflow()
+        tf = tensorflow_for_tracing()
         files = self.shards.files(split)
         pipelines = context.num_input_pipelines if context is not None else 1
         by_file = pipelines > 1 and len(files) >= pipelines

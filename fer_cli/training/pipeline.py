@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from fer_cli.config import AugmentConfig
+from fer_cli.tf_env import tensorflow_for_tracing
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +66,7 @@ def make_dataset(
         class_weight: loss weight per class; batches then carry sample
             weights (see `sample_weights`). Defaults to `None`.
     """
-    tf = _traced_tensorflow()
+    tf = tensorflow_for_tracing()
     targets = labels.astype(np.float32) if labels.ndim == 2 else labels.astype(np.int32)
     with tf.init_scope():
         # Eager tensors, captured by reference when this runs inside `epochs_of`'s traced function
@@ -82,15 +83,9 @@ def make_dataset(
     return batch_examples(ds, num_classes, batch_size, seed, augment, epoch, steps, class_weight)
 
 
-def _traced_tensorflow():
-    from fer_cli.training.augment import loaded_tensorflow
-
-    return loaded_tensorflow()
-
-
 def shuffle_seed(seed: int, epoch):
     """The stateless seed (shape [2], int64) that orders the examples of one epoch."""
-    tf = _traced_tensorflow()
+    tf = tensorflow_for_tracing()
     base = tf.constant([seed, 0x0DE5], tf.int64)
     return tf.random.experimental.stateless_fold_in(base, tf.cast(epoch, tf.int64))
 
@@ -109,7 +104,7 @@ def sample_weights(targets, class_weight: dict[int, float]):
     Returns:
         float32 weights (B,).
     """
-    tf = _traced_tensorflow()
+    tf = tensorflow_for_tracing()
     width = targets.shape[-1]
     vector = tf.constant([class_weight.get(i, 1.0) for i in range(width)], tf.float32)
     return tf.reduce_sum(targets * vector, axis=-1)
@@ -137,7 +132,7 @@ def batch_examples(ds, num_classes: int, batch_size: int, seed: int, augment: Au
     Returns:
         A prefetched dataset of (float32 images (N,48,48,1) in 0..255, float targets[, sample weights]).
     """
-    tf = _traced_tensorflow()
+    tf = tensorflow_for_tracing()
     ds = ds.batch(batch_size)
     if steps is not None:
         ds = ds.repeat().take(steps)
