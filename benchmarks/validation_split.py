@@ -21,8 +21,8 @@ def shared_validation(runs: list[Path], data: str | None = None):
     from fer_cli.training.inputs import split_for_training
 
     configs = [load_config(run / "config.yaml") for run in runs]
-    if len({(c.val_split, c.seed) for c in configs}) != 1:
-        raise ValueError("the runs hold out different validation images (val_split, seed differ)")
+    if len({(c.val_split, c.validation_seed) for c in configs}) != 1:
+        raise ValueError("the runs hold out different validation images (val_split, or split_seed/seed, differ)")
     dataset = load_dataset(Path(data or configs[0].data))
     _, val = split_for_training(dataset, configs[0])
     if val is None:

@@ -54,6 +54,7 @@ class TrainConfig:
     batch_size: int = 128
     val_split: float = 0.2
     seed: int = 0
+    split_seed: int | None = None
     runs_dir: str = "runs"
     name: str | None = None
     init_weights: str | None = None
@@ -77,6 +78,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def validation_seed(self) -> int:
+        """The seed that picks the held-out validation images: `split_seed`, or `seed` when unset.
+
+        Runs that differ in `seed` but share `split_seed` start from other weights and see
+        the data in another order, yet hold out the same images, so they can be compared
+        and averaged honestly on validation.
+        """
+        return self.seed if self.split_seed is None else self.split_seed
 
     def validate(self) -> TrainConfig:
         """Check value ranges; raise `ConfigError` naming the bad key."""

@@ -3,7 +3,8 @@
 ``pip install fer-cli`` is the light install: prepare to ``.npz``, evaluate and
 predict on ONNX Runtime. TensorFlow, Keras, the ONNX converters,
 scikit-learn and matplotlib come with ``pip install 'fer-cli[train]'``, for ``train``,
-``export`` and sharded ``prepare``. A command that needs one of them and does
+``export`` and sharded ``prepare``; matplotlib alone, for the charts of ``evaluate`` and
+``predict``, with ``pip install 'fer-cli[plot]'``. A command that needs one of them and does
 not find it stops with one line naming the package and the command that
 installs it, and exit code 2 (pandas' ``import_optional_dependency`` idea):
 
@@ -31,7 +32,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "tf2onnx": ("tf2onnx", "train"),
     "onnx": ("ONNX", "train"),
     "sklearn": ("scikit-learn", "train"),
-    "matplotlib": ("matplotlib", "train"),
+    "matplotlib": ("matplotlib", "plot"),  # [train] has it too
 }
 
 

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from fer_cli.config import AugmentConfig, dump_config, load_config
+from fer_cli.config import AugmentConfig, TrainConfig, dump_config, load_config
 from fer_cli.errors import ConfigError
 
 
@@ -66,3 +67,22 @@ def test_nested_override_without_the_section_in_the_file(tmp_path):
         config = load_config(path, {"augment.erasing": 0.3, "augment.flip": True})
         assert config.augment.erasing == 0.3 and config.augment.flip and config.epochs == 3
     assert load_config(None, {"augment.mixup": 0.2}).augment.mixup == 0.2
+
+
+def test_split_seed_holds_out_the_same_images_whatever_the_seed():
+    from fer_cli.data.types import Dataset, Split
+    from fer_cli.training.inputs import split_for_training
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(7), 20)
+    images = rng.integers(0, 256, (len(labels), 48, 48), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(len(labels))  # each image names its index
+    dataset = Dataset(tuple(f"c{i}" for i in range(7)), {"train": Split(images, labels, np.array([f"{i}.png" for i in labels]))})
+
+    def held_out(**keys):
+        config = TrainConfig(val_split=0.2, **keys)
+        _, (val_images, _) = split_for_training(dataset, config)
+        return set(val_images[:, 0, 0].tolist())
+
+    assert held_out(seed=1, split_seed=0) == held_out(seed=0) == held_out(seed=5, split_seed=0)
+    assert held_out(seed=1) != held_out(seed=0)  # without split_seed, the seed picks them

@@ -38,7 +38,7 @@ def split_for_training(dataset: Dataset, config: TrainConfig) -> tuple[tuple, tu
         return (train.images, train.labels), (val.images, val.labels)
     if config.val_split == 0:
         return (train.images, train.labels), None
-    train_idx, val_idx = stratified_split(train.labels, config.val_split, config.seed)
+    train_idx, val_idx = stratified_split(train.labels, config.val_split, config.validation_seed)
     return (train.images[train_idx], train.labels[train_idx]), (train.images[val_idx], train.labels[val_idx])
 
 
