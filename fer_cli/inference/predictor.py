@@ -28,6 +28,17 @@ class Failure:
     reason: str
 
 
+@dataclass(frozen=True)
+class VideoEnd:
+    """Marks where a video's records end in the stream of `Predictor.run_pictures`.
+
+    Tracking, summaries and annotated videos finish a video when they see it;
+    it comes after the video's last frame, also when decoding failed midway.
+    """
+
+    path: str
+
+
 @dataclass
 class Picture:
     """One picture to find faces in: an image file, or a frame of a video.
@@ -42,8 +53,8 @@ class Picture:
 
 
 def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
-              on_video: Callable[[str], Callable[[], None] | None] | None) -> Iterator[Picture | Failure]:
-    """Expand inputs into pictures: one per image, the sampled frames of each video."""
+              on_video: Callable[[str], Callable[[], None] | None] | None) -> Iterator[Picture | Failure | VideoEnd]:
+    """Expand inputs into pictures: one per image, the sampled frames of each video and then its `VideoEnd`."""
     from fer_cli.imaging import open_upright
     from fer_cli.inference.video import is_video_name, sample_frames
 
@@ -60,6 +71,7 @@ def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
                                   lambda picture=frame.picture: picture)
             except Exception as exc:  # FFmpeg errors come in many types; each is one bad input
                 yield Failure(item.path, f"cannot read video: {describe_error(exc)}")
+            yield VideoEnd(item.path)
         else:
             yield Picture({"path": item.path}, lambda path=item.path: open_upright(path))
 
@@ -104,6 +116,23 @@ class Predictor:
         """Yield one record per face, in input order; a record with `label` None per picture without a face;
         a `Failure` per bad input.
 
+        Args:
+            items: the inputs.
+            every: for videos, keep every N-th frame. Defaults to `None`.
+            fps: for videos, keep about this many frames per second. Defaults to `None`.
+            on_video: called with a video's path as it starts; returns a per-frame callback.
+        """
+        for result in self.run_pictures(items, every, fps, on_video):
+            if isinstance(result, list):
+                yield from result
+            elif isinstance(result, Failure):
+                yield result
+
+    def run_pictures(self, items: Iterable[InputItem], every: int | None = None, fps: float | None = None,
+                     on_video: Callable[[str], Callable[[], None] | None] | None = None,
+                     ) -> Iterator[list[dict[str, Any]] | Failure | VideoEnd]:
+        """Yield the records of each picture (photo or sampled frame) together, in input order.
+
         Pictures are decoded and searched for faces on a thread pool, then
         predicted a batch at a time, so results stream out as each batch is done.
 
@@ -112,36 +141,42 @@ class Predictor:
             every: for videos, keep every N-th frame. Defaults to `None`.
             fps: for videos, keep about this many frames per second. Defaults to `None`.
             on_video: called with a video's path as it starts; returns a per-frame callback.
+
+        Yields:
+            Per picture, the list of its records (one per face, most confident
+            first, or one with `label` None when it has no face); a `Failure` per
+            bad input; a `VideoEnd` after each video's frames.
         """
         stream = _pictures(items, every, fps, on_video)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             while batch := list(itertools.islice(stream, BATCH)):
                 yield from self._run_batch(batch, pool)
 
-    def _faces(self, unit: Picture | Failure) -> tuple[Picture, list[Face]] | Failure:
-        if isinstance(unit, Failure):
+    def _faces(self, unit: Picture | Failure | VideoEnd) -> tuple[Picture, list[Face]] | Failure | VideoEnd:
+        if not isinstance(unit, Picture):
             return unit
         try:
             return unit, self.find_faces(unit.load())
         except Exception as exc:  # every decoder failure is one bad input, reported by name
             return Failure(unit.meta["path"], describe_error(exc))
 
-    def _run_batch(self, batch: list[Picture | Failure], pool: ThreadPoolExecutor) -> Iterator[dict[str, Any] | Failure]:
+    def _run_batch(self, batch: list[Picture | Failure | VideoEnd],
+                   pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]] | Failure | VideoEnd]:
         found = list(pool.map(self._faces, batch))
-        crops = [face.crop for result in found if not isinstance(result, Failure) for face in result[1]]
+        crops = [face.crop for result in found if isinstance(result, tuple) for face in result[1]]
         probabilities = (
             self.runtime.predict(np.stack(crops).astype(np.float32)[..., None])
             if crops else np.zeros((0, len(self.class_names)))
         )
         row = 0
         for result in found:
-            if isinstance(result, Failure):
+            if not isinstance(result, tuple):
                 yield result
                 continue
             picture, faces = result
             if not faces:
-                yield {**picture.meta, "face": None, "box": None, "label": None, "score": None, "scores": None,
-                       "reason": NO_FACE}
-            for index, face in enumerate(faces):
-                yield self.record(picture.meta, index, face, probabilities[row])
-                row += 1
+                yield [{**picture.meta, "face": None, "box": None, "label": None, "score": None, "scores": None,
+                        "reason": NO_FACE}]
+                continue
+            yield [self.record(picture.meta, index, face, probabilities[row + index]) for index, face in enumerate(faces)]
+            row += len(faces)
