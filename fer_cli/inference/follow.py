@@ -16,6 +16,8 @@ def with_track(record: dict[str, Any], track: int | None) -> dict[str, Any]:
     """A copy of `record` with `track` placed right after `face`."""
     out: dict[str, Any] = {}
     for key, value in record.items():
+        if key == "track":
+            continue
         out[key] = value
         if key == "face":
             out["track"] = track

@@ -27,8 +27,8 @@ from fer_cli.inference.assignment import linear_sum_assignment
 # few frames (a turn of the head, motion blur, a hand); SORT-style trackers keep
 # tracks for about 30 frames, a second of 30 fps video.
 DEFAULT_MAX_GAP = 1.0
-# A track survives at least this many missed sampled frames, however sparse the
-# sampling (at --fps 0.5, one missed frame is already two seconds).
+# A track can still be found after missing this many sampled frames, however sparse
+# the sampling (at --fps 0.5, one missed frame is already two seconds).
 MIN_MISSES_KEPT = 2
 # A detection can continue a track only if its centre lies within this many face
 # sizes of the predicted centre, and its size is within this factor of the track's.
@@ -148,7 +148,7 @@ class Tracker:
             The track number of each box, in the order given. Numbers start at 0 and
             count up in order of first appearance; a number is never reused.
         """
-        self._tracks = [t for t in self._tracks if t.misses < MIN_MISSES_KEPT or time - t.seen <= self.max_gap]
+        self._tracks = [t for t in self._tracks if t.misses <= MIN_MISSES_KEPT or time - t.seen <= self.max_gap]
         detected = np.asarray(boxes, dtype=float).reshape(-1, 4)
         ids: list[int | None] = [None] * len(detected)
         matched: set[int] = set()
