@@ -23,6 +23,7 @@ def load_keras_model(path: Path, compile: bool = False):
     from fer_cli.tf_env import keras as _keras
 
     keras = _keras()
+    import fer_cli.models.temperature  # noqa: F401  registers the layer of calibrated models
     import fer_cli.models.view_layers  # noqa: F401  registers the layers of models with built-in TTA
 
     path = Path(path)
