@@ -1,4 +1,4 @@
-"""Metrics of a model on a labelled split: accuracy, macro-F1, per-class scores, confusion.
+"""Metrics of a model on a labelled split: accuracy, macro-F1, per-class scores, confusion, calibration.
 
 One path serves ``fer evaluate`` and any validation after training.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_cli.calibration import brier_score, negative_log_likelihood, reliability_bins
 from fer_cli.errors import DataError
 
 
@@ -22,11 +23,16 @@ class Report:
         classes: class names, in the model's output order.
         y_true: true class index per image (model order).
         y_pred: predicted class index per image.
+        probabilities: the model's class probabilities (N, classes), for the calibration
+            metrics; without them those are `None`.
+        temperature: the temperature built into the model (`fer export --calibrate`), if any.
     """
 
     classes: tuple[str, ...]
     y_true: np.ndarray
     y_pred: np.ndarray
+    probabilities: np.ndarray | None = None
+    temperature: float | None = None
     model: str = ""
     data: str = ""
     split: str = ""
@@ -37,15 +43,22 @@ class Report:
         """Everything as plain JSON-ready values."""
         scores = class_scores(self.y_true, self.y_pred, len(self.classes))
         present = scores.support > 0
+        scored = self.probabilities is not None
+        bins = reliability_bins(self.probabilities, self.y_true) if scored else None
         return {
             "model": self.model,
             "data": self.data,
             "split": self.split,
             "tta": self.tta,
+            "temperature": self.temperature,
             "n": int(len(self.y_true)),
             "accuracy": float(np.mean(self.y_true == self.y_pred)) if len(self.y_true) else 0.0,
             # Macro over the classes present in the data: an absent class has no F1 to average.
             "macro_f1": float(np.mean(scores.f1[present])) if present.any() else 0.0,
+            "ece": bins.ece if scored else None,
+            "nll": negative_log_likelihood(self.probabilities, self.y_true) if scored else None,
+            "brier": brier_score(self.probabilities, self.y_true) if scored else None,
+            "mean_confidence": (float(self.probabilities.max(axis=1).mean()) if len(self.y_true) else 0.0) if scored else None,
             "classes": list(self.classes),
             "per_class": {
                 name: {
@@ -57,6 +70,7 @@ class Report:
                 for i, name in enumerate(self.classes)
             },
             "confusion": scores.confusion.tolist(),
+            "reliability": bins.to_list() if scored else None,
             "seconds": round(self.seconds, 3),
         }
 
@@ -140,7 +154,7 @@ def map_labels(data_classes: tuple[str, ...], model_classes: tuple[str, ...], la
 
 
 def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[str, ...], images: np.ndarray, labels: np.ndarray) -> Report:
-    """Predict every image of a split and compare with its labels.
+    """Predict every image of a split and compare its labels with the top class and with the scores.
 
     Args:
         runtime: a loaded runtime (see `fer_cli.runtimes`).
@@ -158,7 +172,31 @@ def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[
     start = time.perf_counter()
     probabilities = runtime.predict(images.astype(np.float32)[..., None])
     seconds = time.perf_counter() - start
-    return Report(classes=model_classes, y_true=y_true, y_pred=probabilities.argmax(axis=1), seconds=seconds)
+    return Report(classes=model_classes, y_true=y_true, y_pred=probabilities.argmax(axis=1), probabilities=probabilities,
+                  seconds=seconds)
+
+
+def built_in_temperature(runtime, ref) -> float | None:
+    """The temperature built into a model by `fer export --calibrate`, or `None`.
+
+    Read from an .onnx file's metadata, or from a Keras model's last layer;
+    a .tflite file does not record it.
+
+    Args:
+        runtime: the loaded runtime (`fer_cli.runtimes.open_runtime`).
+        ref: the model it runs (`fer_cli.runtimes.ModelRef`).
+    """
+    inner = getattr(runtime, "runtime", runtime)  # under run-time views (TtaRuntime)
+    if ref.format == "onnx":
+        from fer_cli.runtimes.onnx_metadata import TEMPERATURE_KEY, read_metadata
+
+        stamped = read_metadata(ref.path).get(TEMPERATURE_KEY)
+        return float(stamped) if stamped else None
+    if hasattr(inner, "model"):
+        from fer_cli.models.temperature import model_temperature
+
+        return model_temperature(inner.model)
+    return None
 
 
 def save_confusion_png(report: dict[str, Any], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``fer evaluate``: accuracy, macro-F1, per-class scores and the confusion matrix of a model."""
+"""``fer evaluate``: accuracy, macro-F1, per-class scores, the confusion matrix and calibration of a model."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
 from fer_cli.errors import UsageError
-from fer_cli.optional import available
+from fer_cli.optional import available, check
 from fer_cli.views import TTA
 
 
@@ -30,9 +30,14 @@ def evaluate(
     split: Annotated[str, typer.Option("--split", "-s", help="Split to evaluate on. Data with one split only is evaluated on it, with a warning unless it is a plain folder of class folders.")] = "test",
     fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table or json. Defaults to a table on a terminal, JSON when piped.", case_sensitive=False, show_default=False)] = None,
     confusion_png: Annotated[Optional[Path], typer.Option("--confusion-png", help="Also draw the confusion matrix to this PNG.", show_default=False)] = None,
+    reliability_png: Annotated[
+        Optional[Path],
+        typer.Option("--reliability-png", help="Also draw the reliability diagram (accuracy per confidence bin, ECE) to this PNG; needs matplotlib.", show_default=False),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Measure a model on labelled data: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+    """Measure a model on labelled data: accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix,
+    and how well its scores are calibrated (expected calibration error, negative log-likelihood, Brier score).
 
     [bold]Examples[/bold]
 
@@ -41,14 +46,18 @@ def evaluate(
       fer evaluate images/ --model runs/train --format json | jq .accuracy
 
       fer evaluate fer2013.csv --split test --confusion-png confusion.png
+
+      fer evaluate images/ --reliability-png reliability.png
     """
     from fer_cli.data import load_dataset
     from fer_cli.data.sources import SINGLE_SPLIT
-    from fer_cli.evaluation import evaluate_split, save_confusion_png
+    from fer_cli.evaluation import built_in_temperature, evaluate_split, save_confusion_png
     from fer_cli.runtimes import open_runtime, resolve_model
 
     if data is None:
         raise UsageError("missing DATA: a data folder, a fer2013.csv or a .npz cache")
+    if reliability_png:
+        check("matplotlib", feature="--reliability-png")  # before decoding anything
     ref = resolve_model(model)
     if ref.format == "keras" and not available("tensorflow"):
         # The light install: a Keras model's fresh ONNX twin (the shipped model has one) runs without TensorFlow.
@@ -67,11 +76,18 @@ def evaluate(
     report.model, report.data = str(ref.path), str(data)
     report.tta = tta.value
     report.split = used
+    report.temperature = built_in_temperature(runtime, ref)
     result = report.to_dict()
     if confusion_png:
         save_confusion_png(result, confusion_png)
         if not quiet:
             output.info(f"confusion matrix drawn to {confusion_png}")
+    if reliability_png:
+        from fer_cli.calibration.diagram import save_reliability_png
+
+        save_reliability_png(result, reliability_png)
+        if not quiet:
+            output.info(f"reliability diagram drawn to {reliability_png}")
     if (fmt or (ReportFormat.table if output.stdout_is_terminal() else ReportFormat.json)) is ReportFormat.json:
         output.write_stdout(json.dumps(result) + "\n")
     else:
@@ -81,7 +97,8 @@ def evaluate(
 def _print_report(result: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{result['model']} on {result['data']} [{result['split']}], n={result['n']}")
+    temperature = f", temperature {result['temperature']:.3f}" if result.get("temperature") is not None else ""
+    table = Table(title=f"{result['model']}{temperature} on {result['data']} [{result['split']}], n={result['n']}")
     for column in ("class", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, scores in result["per_class"].items():
@@ -89,6 +106,12 @@ def _print_report(result: dict) -> None:
     table.add_section()
     table.add_row("accuracy", "", "", f"{result['accuracy']:.4f}", str(result["n"]))
     table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
+    if result.get("ece") is not None:
+        table.add_section()
+        table.add_row("ECE (15 bins)", "", "", f"{result['ece']:.4f}", "")
+        table.add_row("NLL", "", "", f"{result['nll']:.4f}", "")
+        table.add_row("Brier", "", "", f"{result['brier']:.4f}", "")
+        table.add_row("mean confidence", "", "", f"{result['mean_confidence']:.4f}", "")
     output.print_table(table)
 
     confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
