@@ -128,3 +128,29 @@ def test_plot_without_matplotlib_stops_before_predicting(runner, app, clip, tmp_
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.strip() == "Error: fer predict --plot needs matplotlib: pip install 'fer-cli[plot]'"
     assert not (tmp_path / "t.png").exists()
+
+
+def test_csv_columns_when_the_first_frame_has_no_face(runner, app, tmp_path):
+    # CSV's header comes from the first record: a frame without a face (null scores, no raw scores)
+    # must still give every column the later frames fill.
+    import av
+
+    from video_clips import ASTRONAUT_HEAD, REPO, _head
+
+    clip = tmp_path / "late.mp4"
+    face = _head(REPO / "samples" / "astronaut.png", ASTRONAUT_HEAD, 90)
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(4):
+            picture = Image.new("RGB", (320, 240), (120, 120, 120))
+            if index:
+                picture.paste(face, (100 + 10 * index, 70))
+            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
+    result = runner.invoke(app, ["predict", str(clip), "--format", "csv", "--smooth", "1"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["track"] for r in rows] == ["", "0", "0", "0"] and rows[0]["reason"] == "no face found"
+    assert rows[0]["scores.happy"] == "" and rows[1]["raw_label"] and float(rows[1]["raw_scores.happy"]) > 0
+    assert float(rows[1]["scores.happy"]) > 0

@@ -9,7 +9,7 @@ heading, would lose it.
 
 Run it to write a clip: ``python tests/video_clips.py clip.mp4 [--expressive]``.
 With ``--expressive`` (needs ../shared/data/photos) B is a man whose expression
-changes halfway, from neutral to angry: two different photos, glued into one
+changes at 70% of the clip, from neutral to angry: two different photos, glued into one
 person, to show a change on a timeline.
 """
 
@@ -65,7 +65,7 @@ def _head(path: Path, region: tuple[int, int, int, int], height: int) -> Image.I
 
 
 def write_crossing_clip(path: Path, size: tuple[int, int] = (320, 240), rate: int = 10, seconds: float = 3.0,
-                        hidden: tuple[float, float] = (1.1, 1.9), expressive: bool = False) -> CrossingClip:
+                        hidden: tuple[float, float] | None = None, expressive: bool = False) -> CrossingClip:
     """Write the clip (MPEG-4 part 2 in MP4, as FFmpeg's own encoder is in every PyAV build).
 
     Args:
@@ -73,8 +73,9 @@ def write_crossing_clip(path: Path, size: tuple[int, int] = (320, 240), rate: in
         size: width and height. Defaults to `(320, 240)`.
         rate: frames per second. Defaults to `10`.
         seconds: length. Defaults to `3.0`.
-        hidden: B is not drawn from this time to that. Defaults to `(1.1, 1.9)`.
-        expressive: B is a man who turns from neutral to angry halfway (needs ../shared). Defaults to `False`.
+        hidden: B is not drawn from this time to that. Defaults to 0.4 s either side of the
+            middle, where the faces pass each other.
+        expressive: B is a man who turns from neutral to angry at 70% of the clip (needs ../shared). Defaults to `False`.
 
     Returns:
         Where each face was drawn.
@@ -94,6 +95,7 @@ def write_crossing_clip(path: Path, size: tuple[int, int] = (320, 240), rate: in
     frames = round(seconds * rate)
     margin = width // 32
     boxes: dict[str, list] = {"A": [], "B": []}
+    hidden = hidden or (seconds / 2 - 0.4, seconds / 2 + 0.4)
     first_hidden, last_hidden = round(hidden[0] * rate), round(hidden[1] * rate)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=rate)
@@ -102,7 +104,7 @@ def write_crossing_clip(path: Path, size: tuple[int, int] = (320, 240), rate: in
         for index in range(frames):
             progress = index / (frames - 1)
             picture = background.copy()
-            face_b = faces_b[0] if progress < 0.5 else faces_b[-1]
+            face_b = faces_b[0] if progress < 0.7 else faces_b[-1]
             ax = round(margin + progress * (width - 2 * margin - face_a.width))
             bx = round(width - margin - face_b.width - progress * (width - 2 * margin - face_b.width))
             a_box = (ax, margin, face_a.width, face_a.height)
