@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fer_cli.inference.detector import MODEL, detect_faces
-from fer_cli.inference.faces import FaceFinder, aligned_crop, is_face_crop
+from fer_cli.inference.faces import CropSettings, FaceFinder, aligned_crop, is_face_crop, padded_region
 from helpers import PHOTOS, REPO, jsonl, needs_shared
 
 SINGLE_FACE = ["astronaut.png", "one_face_smile.jpg", "neutral_man.jpg", "angry_man_snarl.jpg", "angry_man_grimace.jpg"]
@@ -214,3 +214,43 @@ def test_detector_takes_any_size_and_mode(size, mode):
 def test_shipped_detector_is_the_one_its_notice_describes():
     notice = (MODEL.parent / "centerface.LICENSE").read_text()
     assert hashlib.sha256(MODEL.read_bytes()).hexdigest() in notice and "MIT License" in notice
+
+
+def test_crop_settings_are_checked():
+    with pytest.raises(ValueError, match="padding"):
+        CropSettings(padding="mirror")
+    with pytest.raises(ValueError, match="scale"):
+        CropSettings(scale=0)
+
+
+@pytest.mark.parametrize("padding", ["black", "edge", "reflect"])
+def test_padding_past_the_picture_edge(padding):
+    # Columns 0..99 hold their own index: what fills the 10 columns left of the picture tells the padding.
+    gray = Image.fromarray(np.tile(np.arange(100, dtype=np.uint8), (60, 1)))
+    region = np.asarray(padded_region(gray, -10, 5, 20, 25, padding))
+    assert region.shape == (20, 30)
+    assert np.array_equal(region[:, 10:], np.tile(np.arange(20, dtype=np.uint8), (20, 1)))
+    expected = {"black": np.zeros(10), "edge": np.zeros(10), "reflect": np.arange(9, -1, -1)}[padding]
+    assert np.array_equal(region[0, :10], expected)
+    # Past the right edge, black stays black while the others carry the picture on.
+    right = np.asarray(padded_region(gray, 90, 0, 110, 10, padding))[0, 10:]
+    assert np.array_equal(right, {"black": np.zeros(10), "edge": np.full(10, 99), "reflect": np.arange(99, 89, -1)}[padding])
+
+
+def test_shift_moves_the_square_down_and_scale_widens_it():
+    # A vertical ramp: a crop's mean row value tells where its centre is, its spread how tall it is.
+    gray = Image.fromarray(np.repeat(np.arange(200, dtype=np.uint8)[:, None], 200, axis=1))
+    level = ((80.0, 100.0), (120.0, 100.0))
+    plain = aligned_crop(gray, (50, 50, 100, 100), level, size=100, settings=CropSettings(shift=0.0, scale=1.0))
+    lower = aligned_crop(gray, (50, 50, 100, 100), level, size=100, settings=CropSettings(shift=0.1, scale=1.0))
+    wider = aligned_crop(gray, (50, 50, 100, 100), level, size=100, settings=CropSettings(shift=0.0, scale=1.5))
+    assert plain.mean() == pytest.approx(100, abs=1) and lower.mean() == pytest.approx(110, abs=1)
+    assert wider.mean() == pytest.approx(100, abs=1) and np.ptp(wider) > 1.4 * np.ptp(plain)
+
+
+def test_without_levelling_the_face_stays_as_it_is():
+    image = np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)
+    tilted = ((70.0, 90.0), (130.0, 110.0))
+    crop = aligned_crop(Image.fromarray(image), (50, 50, 100, 100), tilted, size=100,
+                        settings=CropSettings(scale=1.0, shift=0.0, level_eyes=False))
+    assert np.array_equal(crop, image[50:150, 50:150])

@@ -1,8 +1,10 @@
 """Turning a picture into the face crops the model sees.
 
 A picture that is already a face crop (as FER2013's 48x48 images are) is used
-whole. Otherwise the faces are detected, each is rotated so its eyes are level,
-and a square around it is cut out and resized to 48x48 grayscale.
+whole. Otherwise the faces are detected, each is (optionally) rotated so its eyes
+are level, and a square around it is cut out and resized to 48x48 grayscale.
+How that square is framed is a `CropSettings`; the defaults below are the ones
+fer predicts with.
 """
 
 from __future__ import annotations
@@ -22,6 +24,38 @@ CROP_MAX_SIDE = 128
 # The square cut around a detected face, as a multiple of the detector box's
 # longer side: FER2013 crops run from the forehead to just below the chin.
 CROP_SCALE = 1.0
+# The square's centre sits this far below the box's centre, as a share of the square's side.
+CROP_SHIFT = 0.0
+# Rotate each face so the line between its eyes is level before cutting the square.
+LEVEL_EYES = True
+# What fills the square where it reaches past the picture's edge: "black", "edge"
+# (the nearest edge pixel repeated) or "reflect" (the picture mirrored at its edge).
+PADDING = "black"
+PADDINGS = ("black", "edge", "reflect")
+
+
+@dataclass(frozen=True)
+class CropSettings:
+    """How the square around a detected face is framed.
+
+    Attributes:
+        scale: the square's side as a multiple of the box's longer side. Defaults to `CROP_SCALE`.
+        shift: the square's centre below the box's centre (along the face's own up-down
+            axis when levelling), as a share of the square's side. Defaults to `CROP_SHIFT`.
+        level_eyes: rotate the face so its eyes are level. Defaults to `LEVEL_EYES`.
+        padding: ``black``, ``edge`` or ``reflect``, past the picture's edge. Defaults to `PADDING`.
+    """
+
+    scale: float = CROP_SCALE
+    shift: float = CROP_SHIFT
+    level_eyes: bool = LEVEL_EYES
+    padding: str = PADDING
+
+    def __post_init__(self):
+        if self.scale <= 0:
+            raise ValueError(f"crop scale must be positive, not {self.scale}")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, not {self.padding!r}")
 
 
 @dataclass(frozen=True)
@@ -50,27 +84,58 @@ def is_face_crop(picture) -> bool:
     return max(picture.size) <= CROP_MAX_SIDE
 
 
-def aligned_crop(gray, box: tuple[int, int, int, int], eyes, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Cut a detected face out of a grayscale picture, eyes level, as a size x size array.
+def padded_region(gray, left: int, top: int, right: int, bottom: int, padding: str = PADDING):
+    """Cut [left, right) x [top, bottom) out of a grayscale picture, filling what lies outside it.
+
+    Args:
+        gray: the picture in mode ``L``.
+        left, top, right, bottom: the region, which may reach past the picture's edges.
+        padding: ``black``, ``edge`` or ``reflect``. Defaults to `PADDING`.
+
+    Returns:
+        The region as a Pillow image of mode ``L``, (right - left) x (bottom - top).
+    """
+    from PIL import Image
+
+    width, height = gray.size
+    inside = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
+    if padding == "black" or inside == (left, top, right, bottom) or inside[0] >= inside[2] or inside[1] >= inside[3]:
+        return gray.crop((left, top, right, bottom))  # Pillow fills outside the picture with black
+    pads = ((inside[1] - top, bottom - inside[3]), (inside[0] - left, right - inside[2]))
+    # numpy's "symmetric" mirrors including the edge pixel, as a photo continued by a mirror would look.
+    array = np.pad(np.asarray(gray.crop(inside)), pads, mode="edge" if padding == "edge" else "symmetric")
+    return Image.fromarray(array, mode="L")
+
+
+def aligned_crop(gray, box: tuple[int, int, int, int], eyes, size: int = IMAGE_SIZE,
+                 settings: CropSettings | None = None) -> np.ndarray:
+    """Cut a detected face out of a grayscale picture as a size x size array.
 
     Args:
         gray: the picture in mode ``L``.
         box: the face's [x, y, w, h].
         eyes: centres of the eye on the image's left and on its right.
         size: output side. Defaults to `48`.
+        settings: how to frame the square. Defaults to `CropSettings()`.
     """
     from PIL import Image
 
+    settings = settings or CropSettings()
     x, y, w, h = box
-    cx, cy = x + w / 2, y + h / 2
-    side = max(w, h) * CROP_SCALE
+    side = max(w, h) * settings.scale
     (lx, ly), (rx, ry) = eyes
-    angle = math.degrees(math.atan2(ry - ly, rx - lx))
-    # Cut a margin around the square first, so rotating touches only the face's neighbourhood.
-    half = side * 0.75
-    region = gray.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
-    # Pillow rotates counter-clockwise; a positive angle means the eye line descends to the right.
-    region = region.rotate(angle, resample=Image.Resampling.BILINEAR, center=(region.width / 2, region.height / 2))
+    radians = math.atan2(ry - ly, rx - lx) if settings.level_eyes else 0.0
+    # "Down" is the face's own: perpendicular to the eye line when the face is levelled.
+    down = settings.shift * side
+    cx, cy = x + w / 2 - down * math.sin(radians), y + h / 2 + down * math.cos(radians)
+    # Cut a margin around the square first, so rotating touches only the face's neighbourhood
+    # (0.75 > half the diagonal, so no rotated corner reaches into the square).
+    half = side * 0.75 if radians else side / 2
+    region = padded_region(gray, round(cx - half), round(cy - half), round(cx + half), round(cy + half), settings.padding)
+    if radians:
+        # Pillow rotates counter-clockwise; a positive angle means the eye line descends to the right.
+        region = region.rotate(math.degrees(radians), resample=Image.Resampling.BILINEAR,
+                               center=(region.width / 2, region.height / 2))
     margin = (region.width - side) / 2
     square = region.crop((round(margin), round(margin), round(margin + side), round(margin + side)))
     return fit_to_input(square, size)
@@ -83,15 +148,30 @@ class FaceFinder:
         detect: `True` always detects, `False` never does (the picture is the
             face), `None` detects unless the picture is a face crop already.
             Defaults to `None`.
+        crop: how detected faces are framed. Defaults to `CropSettings()`.
     """
 
-    def __init__(self, detect: bool | None = None):
+    def __init__(self, detect: bool | None = None, crop: CropSettings | None = None):
         self.detect = detect
+        self.crop = crop or CropSettings()
 
     def __call__(self, picture) -> list[Face]:
         if self.detect is False or (self.detect is None and is_face_crop(picture)):
             return whole_image(picture)
         from fer_cli.inference.detector import detect_faces
 
+        return self.faces(picture, detect_faces(picture))
+
+    def faces(self, picture, detections) -> list[Face]:
+        """The faces of `detections` (see `detector.detect_faces`) cut out of `picture`.
+
+        Args:
+            picture: a Pillow image of any mode.
+            detections: the faces found in it.
+
+        Returns:
+            One `Face` per detection, in their order.
+        """
         gray = to_grayscale(picture)
-        return [Face(box=d.box, crop=aligned_crop(gray, d.box, d.eyes), score=d.score) for d in detect_faces(picture)]
+        return [Face(box=d.box, crop=aligned_crop(gray, d.box, d.eyes, settings=self.crop), score=d.score)
+                for d in detections]
