@@ -109,8 +109,10 @@ def predict(
                     for row in videos.finish(result.path):
                         emit(row)
                 except Exception as exc:  # one video's annotation failing must not stop the batch
+                    from fer_cli.imaging import describe_error
+
                     failures += 1
-                    output.error(f"{result.path}: cannot write the annotated video: {exc}")
+                    output.error(f"{result.path}: cannot write the annotated video: {describe_error(exc)}")
             else:
                 videos.add(result)
                 if not summary:
@@ -151,10 +153,11 @@ class _VideoOutputs:
 
     def add(self, records: list[dict]) -> None:
         """Take the records of one photo or video frame."""
-        if "frame" not in records[0]:
+        if "frame" not in records[0]:  # a photo
             if self.annotator:
                 self.annotator.write(records[0]["path"], records)
-            self.skipped_photos += bool(self._summary_of)
+            if self._summary_of:
+                self.skipped_photos += 1
             return
         if self.annotator:
             self._video_records.extend(records)
