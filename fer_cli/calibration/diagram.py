@@ -20,8 +20,9 @@ def save_reliability_png(report: dict[str, Any], path: Path) -> None:
 
     The upper panel has one bar per confidence bin, as high as the accuracy of
     the images in it, over the diagonal a calibrated model would follow (bars
-    below it: over-confident); red gaps show how far each bin's mean confidence
-    is. The lower panel counts the images per bin. The title gives the ECE.
+    below it: over-confident); hatched red gaps show how far each bin's mean confidence
+    is (a black line marks it). The lower panel counts the images per bin. The
+    title gives the ECE.
 
     Args:
         report: `fer_cli.evaluation.Report.to_dict` output (its ``reliability`` bins,
@@ -45,9 +46,12 @@ def save_reliability_png(report: dict[str, Any], path: Path) -> None:
     upper_axes, lower_axes = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     upper_axes.bar(lower[filled], accuracy[filled], width=width[filled], align="edge", color="#4c72b0",
                    edgecolor="white", label="accuracy")
-    # The gap from each bar to the bin's mean confidence: what the ECE adds up, weighted by the counts.
+    # Each bin's gap between accuracy and mean confidence (what the ECE adds up, weighted by the counts):
+    # hatched, unfilled, so it reads the same above a bar (over-confident) as inside it (under-confident).
     upper_axes.bar(lower[filled], confidence[filled] - accuracy[filled], bottom=accuracy[filled], width=width[filled],
-                   align="edge", color="#dd8452", alpha=0.45, edgecolor="#c44e52", hatch="//", label="gap to mean confidence")
+                   align="edge", fill=False, edgecolor="#c44e52", hatch="///", linewidth=0.8, label="gap to mean confidence")
+    upper_axes.hlines(confidence[filled], lower[filled], lower[filled] + width[filled], color="black", linewidth=1.5,
+                      label="mean confidence")
     upper_axes.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1, label="calibrated")
     upper_axes.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy")
     upper_axes.legend(loc="upper left", fontsize="small")
