@@ -13,21 +13,19 @@ import numpy as np
 def shared_validation(runs: list[Path], data: str | None = None):
     """The (dataset, (images, labels)) of the validation split that all `runs` held out.
 
-    Raises:
-        ValueError: when the runs hold out different images, or none.
-    """
-    from fer_cli.config import load_config
-    from fer_cli.data import load_dataset
-    from fer_cli.training.inputs import split_for_training
+    See `fer_cli.training.validation_split.runs_validation`, which `fer export --calibrate` uses too.
 
-    configs = [load_config(run / "config.yaml") for run in runs]
-    if len({(c.val_split, c.validation_seed) for c in configs}) != 1:
-        raise ValueError("the runs hold out different validation images (val_split, or split_seed/seed, differ)")
-    dataset = load_dataset(Path(data or configs[0].data))
-    _, val = split_for_training(dataset, configs[0])
-    if val is None:
-        raise ValueError("the runs have no validation split (val_split: 0)")
-    return dataset, (val[0].astype(np.float32)[..., None], val[1])
+    Raises:
+        ValueError: when the runs hold out different images, or none, or the data is not what they trained on.
+    """
+    from fer_cli.errors import FerError
+    from fer_cli.training.validation_split import runs_validation
+
+    try:
+        held_out = runs_validation(runs, Path(data) if data else None)
+    except FerError as exc:
+        raise ValueError(str(exc)) from exc
+    return held_out.dataset, (held_out.images.astype(np.float32)[..., None], held_out.labels)
 
 
 def mcnemar(right_a: np.ndarray, right_b: np.ndarray) -> dict:

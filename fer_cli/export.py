@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.atomic import atomic_path, write_text
+from fer_cli.calibration import TemperatureFit
 from fer_cli.errors import ExportError, UsageError
 from fer_cli.labels import IMAGE_SIZE
 from fer_cli.runtimes.digest import cached_digest
@@ -26,6 +27,7 @@ from fer_cli.runtimes.onnx_metadata import (
     CLASS_NAMES_KEY,
     DIGEST_KEY,
     QUANTIZE_KEY,
+    TEMPERATURE_KEY,
     VIEWS_KEY,
 )
 from fer_cli.runtimes.resolve import classes_file_for
@@ -79,7 +81,12 @@ FORMATS: dict[str, ExportFormat] = {
 
 @dataclass
 class ExportResult:
-    """Where the export went and how closely it matches the Keras model."""
+    """Where the export went and how closely it matches the Keras model.
+
+    Attributes:
+        calibration: the temperature fitted with ``calibration=``, and what it did
+            on the validation images; `None` without.
+    """
 
     path: Path
     format: str
@@ -88,6 +95,7 @@ class ExportResult:
     top1_agreement: float
     n: int
     bytes: int
+    calibration: TemperatureFit | None = None
 
 
 def _tf():
@@ -183,10 +191,15 @@ def synthetic_batch(n: int = 64, seed: int = 0) -> np.ndarray:
     return images
 
 
-def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool, tta: str = "none") -> Path:
-    """Beside the source model (``best.onnx`` in a run folder); in the current folder for the shipped model."""
+def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool, tta: str = "none",
+                   calibrated: bool = False) -> Path:
+    """Beside the source model (``best.onnx`` in a run folder); in the current folder for the shipped model.
+
+    What the export adds to the model goes into the name (``best-flip-calibrated.keras``), so
+    an export never takes the place of its source or of the source's ONNX twin.
+    """
     stem = "fer-default" if shipped else source.stem
-    for part in (tta, quantize):
+    for part in (tta, quantize, "calibrated" if calibrated else "none"):
         if part != "none":
             stem += f"-{part}"
     folder = Path.cwd() if shipped else source.parent
@@ -196,11 +209,14 @@ def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool
 def export_model(
     sources: Sequence[Path], class_names: tuple[str, ...], format: str, quantize: str = "none", out: Path | None = None,
     sample: np.ndarray | None = None, shipped: bool = False, tta: str = "none",
+    calibration: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ExportResult:
     """Export .keras models to `format` as one model, then check the export against them.
 
     Several sources become one model that averages their probabilities; `tta`
-    puts test-time views into the graph (see `fer_cli.models.ensemble.combine`).
+    puts test-time views into the graph (see `fer_cli.models.ensemble.combine`);
+    `calibration` fits a temperature on the result and builds it in last (see
+    `fer_cli.models.temperature`).
 
     Args:
         sources: the .keras models; one unless combining.
@@ -213,6 +229,9 @@ def export_model(
             Defaults to `synthetic_batch()`.
         shipped: the source is the model shipped with fer. Defaults to `False`.
         tta: ``none``, ``flip`` or ``crops``: views averaged inside the exported graph. Defaults to `"none"`.
+        calibration: validation images, float32 (N, 48, 48, 1), and their class indices in
+            `class_names` order: fit a temperature on them and build it into the export,
+            replacing one the model has already. Defaults to `None` (the model's scores as they are).
 
     Returns:
         The export and its parity figures.
@@ -223,6 +242,7 @@ def export_model(
         ExportError: when conversion fails or the export disagrees with the model.
     """
     from fer_cli.models.ensemble import built_in_views, combine
+    from fer_cli.models.temperature import model_temperature
     from fer_cli.runtimes.keras_runtime import load_keras_model
 
     if format not in FORMATS:
@@ -235,7 +255,7 @@ def export_model(
         raise UsageError("nothing to export: give a model")
     if len(sources) > 1 and out is None:
         raise UsageError("combining several models needs an output path: add -o PATH")
-    out = Path(out) if out else default_output(sources[0], fmt, quantize, shipped, tta)
+    out = Path(out) if out else default_output(sources[0], fmt, quantize, shipped, tta, calibration is not None)
     if any(out.resolve() == s.resolve() for s in sources):
         raise UsageError(f"the output {out} is a source model itself; pick another path with -o")
     sample = synthetic_batch() if sample is None else sample.astype(np.float32)
@@ -245,6 +265,11 @@ def export_model(
             refuse_views_on_views(source, built_in_views(loaded))
     plain = len(models) == 1 and tta == "none"
     model = models[0] if plain else combine(models, tta)
+    fit = None
+    if calibration is not None:
+        from fer_cli.models.temperature import calibrate
+
+        model, fit = calibrate(model, *calibration)
     expected = np.asarray(model.predict(sample, batch_size=256, verbose=0))
 
     with tempfile.TemporaryDirectory(prefix="fer-export-") as scratch, atomic_path(out) as tmp:
@@ -271,17 +296,20 @@ def export_model(
                 QUANTIZE_KEY: quantize,
                 VIEWS_KEY: TTA(tta).value if tta != "none" else built_in_views(model).value,
             }
-            if plain and quantize == "none":
+            temperature = model_temperature(model)
+            if temperature is not None:
+                metadata[TEMPERATURE_KEY] = repr(temperature)  # repr: the float, digit for digit
+            if plain and quantize == "none" and fit is None:
                 # Only an exact export of one model may stand in for its .keras file: the twin (see runtimes.twin).
                 metadata[DIGEST_KEY] = cached_digest(sources[0])
             _stamp_onnx(tmp, metadata)
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
-    return ExportResult(out, format, quantize, diff, agreement, len(sample), size)
+    return ExportResult(out, format, quantize, diff, agreement, len(sample), size, fit)
 
 
 def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:
-    """Record metadata in the ONNX file: class names, quantization, built-in views, the twin's digest.
+    """Record metadata in the ONNX file: class names, quantization, built-in views, temperature, the twin's digest.
 
     Args:
         path: the .onnx file, rewritten in place.

@@ -37,7 +37,20 @@ def export(
     tta: Annotated[
         TTA, typer.Option("--tta", help="Build test-time augmentation into the export: average over the mirror image (flip) or 10 mirrored and shifted views (crops).", case_sensitive=False)
     ] = TTA.none,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Real images for int8 calibration and the parity check (folder, csv or .npz); synthetic images otherwise.", show_default=False)] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Real images for int8 quantization (its value ranges) and the parity check (folder, csv or .npz); synthetic images otherwise.", show_default=False)] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Fit a temperature on validation images and build it into the export, so its scores are calibrated (accuracy unchanged). Replaces a temperature the model has.")
+    ] = False,
+    calibration_data: Annotated[
+        Optional[Path],
+        typer.Option("--calibration-data", help="Validation data for --calibrate: a run folder (the images it held out), or data (folder, csv, .npz) with a val split, --calibration-split, or --val-split.", show_default="the source run folders' own validation split"),
+    ] = None,
+    calibration_split: Annotated[Optional[str], typer.Option("--calibration-split", help="The split of --calibration-data to calibrate on.", show_default="val")] = None,
+    val_split: Annotated[
+        Optional[float],
+        typer.Option("--val-split", help="With --calibration-data DATA: calibrate on the share of its train split that a run with this val_split held out.", show_default=False),
+    ] = None,
+    split_seed: Annotated[Optional[int], typer.Option("--split-seed", help="With --val-split: the run's split_seed (its seed when unset).", show_default="0")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Export a Keras model to keras, savedmodel, onnx or tflite (through a SavedModel), then check parity:
@@ -45,7 +58,8 @@ def export(
 
     Several models become one model that averages their probabilities (an
     ensemble); --tta builds test-time views into it, so every runtime gets what
-    fer predict --tta gives. Prints the exported path on stdout.
+    fer predict --tta gives; --calibrate fits a temperature on validation images
+    and builds it in last, so the scores are calibrated. Prints the exported path on stdout.
 
     [bold]Examples[/bold]
 
@@ -54,9 +68,15 @@ def export(
       fer export --format tflite --quantize int8 --data images/ -o fer-int8.tflite
 
       fer export runs/a runs/b --tta flip --format keras -o ensemble.keras
+
+      fer export runs/train --calibrate --format onnx
+
+      fer export --calibrate --calibration-data images/ --val-split 0.1 --split-seed 0 --format keras -o calibrated.keras
     """
     # Before any model is loaded: the light install stops here with what to install.
     check("tensorflow", "keras", *(("tf2onnx", "onnx") if fmt.value == "onnx" else ()), feature="fer export")
+    if not calibrate and (calibration_data or calibration_split or val_split is not None or split_seed is not None):
+        raise UsageError("--calibration-data, --calibration-split, --val-split and --split-seed go with --calibrate")
     from fer_cli.export import export_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL, resolve_model
 
@@ -71,17 +91,70 @@ def export(
                 f"only models of the same classes can be combined: {refs[0].path} predicts {', '.join(class_names)}; "
                 f"{ref.path} predicts {', '.join(ref.class_names)}"
             )
+    held_out = None
+    if calibrate:
+        held_out = _calibration_images(models or [], calibration_data, calibration_split, val_split, split_seed, class_names, quiet)
     sample = _sample(data, quiet) if data else None
     result = export_model(
         [ref.path for ref in refs], class_names, fmt.value, quantize.value, out, sample=sample,
-        shipped=refs[0].path == DEFAULT_MODEL, tta=tta.value,
+        shipped=refs[0].path == DEFAULT_MODEL, tta=tta.value, calibration=held_out,
     )
     if not quiet:
+        if result.calibration is not None:
+            output.info(result.calibration.summary())
         output.info(
             f"exported {fmt.value} ({quantize.value}) to {result.path}, {result.bytes / 1e6:.2f} MB; parity on {result.n} images: "
             f"max |Δp| {result.max_abs_diff:.2g}, top-1 agreement {result.top1_agreement:.1%}"
         )
     output.write_stdout(f"{result.path}\n")
+
+
+def _calibration_images(models: list[str], calibration_data: Optional[Path], split: Optional[str], val_split: Optional[float],
+                        split_seed: Optional[int], class_names: tuple[str, ...], quiet: bool):
+    """The validation images (float32, N×48×48×1) and labels (model class order) that --calibrate fits on."""
+    from fer_cli.errors import DataError
+    from fer_cli.evaluation import map_labels
+    from fer_cli.training import validation_split as held
+    from fer_cli.training.run_dir import is_run_dir
+
+    if split_seed is not None and val_split is None:
+        raise UsageError("--split-seed goes with --val-split")
+    if split is not None and val_split is not None:
+        raise UsageError("give --calibration-split or --val-split, not both")
+    runs = [Path(m) for m in models]
+    if calibration_data is None and (not runs or not all(run.is_dir() for run in runs)):
+        model_file = next((m for m in models if not Path(m).is_dir()), "the shipped model")
+        raise UsageError(
+            f"--calibrate needs validation images for {model_file}: add --calibration-data RUN_FOLDER, or --calibration-data "
+            "DATA with a val split (or --calibration-split NAME, or --val-split F --split-seed S as the model was trained)"
+        )
+    if calibration_data is not None and is_run_dir(calibration_data):
+        if split is not None or val_split is not None:
+            raise UsageError(f"{calibration_data} is a run folder: its config fixes the validation split; drop --calibration-split/--val-split")
+        runs, calibration_data = [calibration_data], None
+    if split == "test" and not quiet:
+        output.warn("calibrating on the test split: scores measured on it afterwards will look better than they are")
+    if val_split is not None:
+        check("sklearn", feature="--val-split")
+    elif calibration_data is None:
+        check("sklearn", feature="--calibrate")
+    with output.counting_progress("decoding", quiet) as on_start:
+        if calibration_data is None:
+            chosen = held.runs_validation(runs, on_start=on_start)
+        elif val_split is not None:
+            chosen = held.training_validation(calibration_data, val_split, split_seed or 0, on_start=on_start)
+        else:
+            try:
+                chosen = held.named_split(calibration_data, split or "val", on_start=on_start)
+            except DataError as exc:
+                if split is not None:
+                    raise
+                raise UsageError(f"{exc}: name one with --calibration-split NAME, or hold out the share of train that the "
+                                 "model's run held out with --val-split F --split-seed S") from exc
+    if not quiet:
+        output.info(f"calibrating on {chosen.description}")
+    labels = map_labels(chosen.dataset.class_names, class_names, chosen.labels)
+    return chosen.images.astype("float32")[..., None], labels
 
 
 def _sample(data: Path, quiet: bool):
