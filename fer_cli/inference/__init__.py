@@ -1,1 +1,1 @@
-"""Prediction on image files: finding inputs, turning each into face crops, batching through a runtime."""
+"""Prediction on photos and videos: finding inputs, turning each into face crops, batching through a runtime, following faces from frame to frame."""
