@@ -302,3 +302,30 @@ def test_runs_validation_refuses_other_data_than_the_run_trained_on(tiny_run_cop
     record.write_text(json.dumps({**stamp, "fingerprint": "0" * 16}))
     with pytest.raises(DataError, match="is not the data"):
         runs_validation([tiny_run_copy])
+
+
+def test_calibrate_scales_the_averaged_views_and_keeps_them_built_in(runner, app, tiny_run, tiny_data, tmp_path):
+    from fer_cli.models.ensemble import built_in_views
+    from fer_cli.models.temperature import model_temperature
+    from fer_cli.runtimes import open_runtime, resolve_model
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    out = tmp_path / "flip.keras"
+    result = runner.invoke(app, ["export", str(tiny_run), "--tta", "flip", "--calibrate", "-f", "keras", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    model = load_keras_model(out)
+    temperature = model_temperature(model)
+    assert built_in_views(model).value == "flip" and temperature is not None
+    # The temperature acts on the probabilities averaged over the views, after them.
+    images, _ = _validation(tiny_run)
+    averaged = open_runtime(resolve_model(str(tiny_run)), "flip").predict(images)
+    assert np.abs(model.predict(images, verbose=0) - apply_temperature(averaged, temperature)).max() <= 1e-4
+    refused = runner.invoke(app, ["evaluate", str(tiny_data), "--model", str(out), "--tta", "flip"])
+    assert refused.exit_code == 2 and "already averages" in refused.stderr
+
+
+def test_calibrated_model_exports_to_tflite(runner, app, tiny_run, tmp_path):
+    out = tmp_path / "calibrated.tflite"
+    result = runner.invoke(app, ["export", str(tiny_run), "--calibrate", "-f", "tflite", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "top-1 agreement 100.0%" in result.stderr and out.stat().st_size > 0
