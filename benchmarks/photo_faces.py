@@ -1,14 +1,16 @@
 """Photos as the model sees them: FER2013 faces pasted into photos, predicted directly and through detection.
 
 Usage: python benchmarks/photo_faces.py [--faces val|test] [--limit 1000] [--seed 0] [--upscale 4]
-       [--model MODEL] [--crop previous] [--crop default] [--crop scale=1.1,shift=0.05,level=off,padding=edge]
+       [--edge-cut 0] [--model MODEL] [--crop previous] [--crop default] [--crop scale=1.1,level=on,...]
 
 Each FER2013 face of the chosen set (`val`: the 10% of train that the shipped
 model held out, seed 0; `test`: PublicTest) is upscaled (bicubic) and pasted at
 a random place into a larger picture whose other content is cut from the no-face
 photos in ../shared/data/photos (coffee, cartoon) or generated (smooth coloured
 noise with stripes). Photo `i` depends only on (--seed, i), so a --limit run sees
-the same photos as a full one. Then the model predicts each face two ways:
+the same photos as a full one. `--edge-cut S` pushes each face past a random edge
+of its photo, cutting off S/2 to S of it (what the crop's padding is for). Then the
+model predicts each face two ways:
 
 (a) direct: the original 48x48 crop, as `fer predict` takes a face crop;
 (b) photo: the whole photo through `fer predict`'s own path, in-process: CenterFace
@@ -17,14 +19,17 @@ the same photos as a full one. Then the model predicts each face two ways:
     and the same runtime.
 
 A detection at least half inside the pasted square found the face (the most
-confident such one counts: the backgrounds hold no face, and a FER2013 crop may show
-a whole head or a person, whose face is a small part of the square); any other
-detection is extra. Accuracy via
-detection counts a missed face as wrong (`accuracy_all`); `accuracy_found` is over
-the found faces only, beside the direct accuracy on those same faces. `pixel_mad`
-is the mean absolute difference (0-255) between the detected crop and the original
-crop, over found faces. Throughput counts one thread (fer predict detects on two):
-faces / (detection + cropping + prediction seconds). Prints JSON.
+confident such one counts: the backgrounds hold no face, and a FER2013 crop may
+show a whole head, whose face is a small part of the square); any other detection
+is extra. `accuracy_all` counts a missed face as wrong (`gap_points`: direct minus
+it); `accuracy_found` is over the found faces only, beside the direct accuracy on
+those same faces (`gap_found_points`: what the crop alone costs). `pixel_mad` is the
+mean absolute difference (0-255) between the detected crop and the original, over
+found faces. `framing` says where the detector's box sits in the FER2013 frame
+(centre and longer side as shares of the frame's side) and how far the eye lines
+tilt, as median, 10th and 90th percentiles over found faces: what the crop's scale,
+shift and levelling have to match. Throughput counts one thread (fer predict
+detects on two): faces / (detection + cropping + prediction seconds). Prints JSON.
 
 The no-face photos are third-party pictures kept as local test inputs (see their
 README); without --photos only generated backgrounds are used.
@@ -115,7 +120,7 @@ def background(rng: np.random.Generator, sources: list, width: int, height: int)
     return ImageOps.mirror(cut) if rng.uniform() < 0.5 else cut
 
 
-def compose(face: np.ndarray, seed: int, index: int, sources: list, upscale: float = 4.0):
+def compose(face: np.ndarray, seed: int, index: int, sources: list, upscale: float = 4.0, edge_cut: float = 0.0):
     """Paste a face, upscaled, into a larger picture. Deterministic in (seed, index).
 
     Args:
@@ -124,9 +129,12 @@ def compose(face: np.ndarray, seed: int, index: int, sources: list, upscale: flo
         index: the face's index in its split (so a subset sees the same photos as the whole).
         sources: background photos (see `load_backgrounds`); generated textures too.
         upscale: the pasted face's side as a multiple of 48 (bicubic). Defaults to `4.0`.
+        edge_cut: when above 0, the face is pushed past a random edge of the photo, so that
+            between half of this share and this share of it is cut off. Defaults to `0.0`.
 
     Returns:
-        The RGB photo and the pasted face's box [x, y, side, side].
+        The RGB photo and the pasted face's square [x, y, side, side] (past the photo's
+        edge where the face is cut).
     """
     from PIL import Image
 
@@ -136,6 +144,9 @@ def compose(face: np.ndarray, seed: int, index: int, sources: list, upscale: flo
     height = round(side * rng.uniform(*PHOTO_HEIGHT))
     photo = background(rng, sources, width, height)
     x, y = int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))
+    if edge_cut > 0:
+        cut, edge = round(side * edge_cut * rng.uniform(0.5, 1.0)), int(rng.integers(0, 4))
+        x, y = [(-cut, y), (width - side + cut, y), (x, -cut), (x, height - side + cut)][edge]
     photo.paste(Image.fromarray(face, "L").resize((side, side), Image.Resampling.BICUBIC).convert("RGB"), (x, y))
     return photo, (x, y, side, side)
 
@@ -145,6 +156,22 @@ def share_inside(box: tuple[int, int, int, int], square: tuple[int, int, int, in
     width = max(0, min(box[0] + box[2], square[0] + square[2]) - max(box[0], square[0]))
     height = max(0, min(box[1] + box[3], square[1] + square[3]) - max(box[1], square[1]))
     return width * height / max(1, box[2] * box[3])
+
+
+def visible(square: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part of `square` ([x, y, w, h]) inside a picture of `size` (width, height)."""
+    x0, y0 = max(square[0], 0), max(square[1], 0)
+    x1, y1 = min(square[0] + square[2], size[0]), min(square[1] + square[3], size[1])
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+def framing(detection, square: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """Where a detection sits in the FER2013 frame it was pasted as: box centre (x, y) and longer side
+    as shares of the frame's side, and the tilt of its eye line in degrees (positive: descending to the right)."""
+    x, y, w, h = detection.box
+    (lx, ly), (rx, ry) = detection.eyes
+    return ((x + w / 2 - square[0]) / square[2], (y + h / 2 - square[1]) / square[3], max(w, h) / square[2],
+            float(np.degrees(np.arctan2(ry - ly, rx - lx))))
 
 
 def match(detections, square: tuple[int, int, int, int]) -> int | None:
@@ -202,6 +229,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1000, help="faces, a seeded random sample (0 = all; default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and the photos (default: 0)")
     parser.add_argument("--upscale", type=float, default=4.0, help="pasted face side / 48 (default: 4)")
+    parser.add_argument("--edge-cut", type=float, default=0.0,
+                        help="push each face past a photo edge, cutting off up to this share of it (default: 0)")
     parser.add_argument("--model", default=None, help="model file or run folder (default: the shipped model)")
     parser.add_argument("--crop", action="append", help="crop settings to compare (repeatable; default: previous and default)")
     parser.add_argument("--per-face", type=Path, help="also write one JSON line per face here")
@@ -230,16 +259,18 @@ def main() -> None:
     detect_seconds, crop_seconds = 0.0, dict.fromkeys(finders, 0.0)
     crops = {name: [] for name in finders}  # every detected face's crop (fer predict predicts them all)
     matched_row = {name: [] for name in finders}  # per face: its row in crops, or -1 when missed
-    found, extra, detect_ms = [], 0, []
+    found, extra, detect_ms, frames = [], 0, [], []
     for count, index in enumerate(picked):
-        photo, box = compose(images[index], args.seed, int(index), sources, args.upscale)
+        photo, square = compose(images[index], args.seed, int(index), sources, args.upscale, args.edge_cut)
         start = time.perf_counter()
         detections = detect_faces(photo)
         elapsed = time.perf_counter() - start
         detect_seconds += elapsed
         detect_ms.append(elapsed * 1000)
-        hit = match(detections, box)
+        hit = match(detections, visible(square, photo.size))
         found.append(hit is not None)
+        if hit is not None:
+            frames.append(framing(detections[hit], square))
         extra += len(detections) - (hit is not None)
         for name, finder in finders.items():
             start = time.perf_counter()
@@ -251,6 +282,7 @@ def main() -> None:
             print(f"{count + 1}/{len(picked)} photos", file=sys.stderr)
 
     found = np.array(found)
+    frames = np.array(frames).reshape(-1, 4)
     direct_right = direct == truth
     results = []
     per_face = {}
@@ -271,16 +303,23 @@ def main() -> None:
             "accuracy_found": round(float(right[found].mean()), 4) if found.any() else None,
             "direct_accuracy_found": round(float(direct_right[found].mean()), 4) if found.any() else None,
             "gap_points": round(float(direct_right.mean() - right.mean()) * 100, 2),
+            # The crop's own cost: the same found faces, direct against detected and cropped.
+            "gap_found_points": round(float(direct_right[found].mean() - right[found].mean()) * 100, 2) if found.any() else None,
             "pixel_mad": None if mad is None else round(float(mad), 2),
             "images_per_s": round(len(picked) / seconds, 1),
         })
         per_face[name] = predicted
     print(json.dumps({
-        "faces": args.faces, "count": len(picked), "seed": args.seed, "upscale": args.upscale, "model": str(ref.path),
+        "faces": args.faces, "count": len(picked), "seed": args.seed, "upscale": args.upscale, "edge_cut": args.edge_cut,
+        "model": str(ref.path),
         "found": int(found.sum()), "missed": int((~found).sum()), "extra_detections": extra,
         "accuracy_direct": round(float(direct_right.mean()), 4),
         "direct_images_per_s": round(len(picked) / direct_seconds, 1),
         "detect_ms_median": round(statistics.median(detect_ms), 1),
+        # Where the detector's boxes sit in the FER2013 frames (found faces): median, 10th and 90th percentiles.
+        "framing": {name: {stat: round(float(np.percentile(column, q)), 3) for stat, q in (("median", 50), ("p10", 10), ("p90", 90))}
+                    for name, column in zip(("box_centre_x", "box_centre_y", "box_side", "eye_tilt_degrees"), frames.T)}
+                   if len(frames) else None,
         "crops": results,
     }, indent=1))
     if args.per_face:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import REPO, face_like
+from helpers import FER_IMAGES, PHOTOS, REPO, face_like, needs_shared
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,22 @@ def test_the_face_is_pasted_where_the_box_says(photo_faces):
         outside = np.ones(photo.size[::-1], bool)
         outside[y : y + h, x : x + w] = False
         assert outside.any() and np.asarray(photo.convert("L"))[outside].std() > 1
+
+
+def test_edge_cut_pushes_the_face_past_an_edge(photo_faces):
+    face = face_like(2, np.random.default_rng(0))
+    for index in range(8):
+        photo, square = photo_faces.compose(face, seed=0, index=index, sources=[], upscale=2, edge_cut=0.4)
+        x, y, w, h = photo_faces.visible(square, photo.size)
+        cut = 1 - w * h / (square[2] * square[3])
+        assert 0.2 - 0.01 <= cut <= 0.4 + 0.01  # between half the share and the share, on one side only
+        pasted = np.asarray(photo)[y : y + h, x : x + w, 0]
+        expected = np.asarray(Image.fromarray(face).resize((96, 96), Image.Resampling.BICUBIC))
+        assert np.array_equal(pasted, expected[y - square[1] : y - square[1] + h, x - square[0] : x - square[0] + w])
+    # Without a cut, the same seed and index give the photo they gave before the option existed.
+    plain, _ = photo_faces.compose(face, seed=0, index=3, sources=[])
+    again, _ = photo_faces.compose(face, seed=0, index=3, sources=[], edge_cut=0.0)
+    assert plain.tobytes() == again.tobytes()
 
 
 def test_a_photo_depends_only_on_seed_and_index(photo_faces):
@@ -63,3 +79,35 @@ def test_crop_settings_from_the_command_line(photo_faces):
     assert photo_faces.parse_crop("scale=1.2,level=off,padding=edge") == CropSettings(scale=1.2, level_eyes=False, padding="edge")
     with pytest.raises(SystemExit):
         photo_faces.parse_crop("zoom=2")
+
+
+@needs_shared(FER_IMAGES)
+@needs_shared(PHOTOS)
+def test_pasted_public_test_faces_are_found_and_cropped_like_the_originals(photo_faces):
+    from fer_cli.imaging import load_face
+    from fer_cli.inference.detector import detect_faces
+    from fer_cli.inference.faces import FaceFinder
+
+    faces = [load_face(path) for path in sorted((FER_IMAGES / "test").glob("*/*"))[::100][:36]]  # every class
+    sources = photo_faces.load_backgrounds(PHOTOS)
+    finder = FaceFinder()  # fer predict's defaults
+
+    def found_and_differences(edge_cut):
+        differences, correlations = [], []
+        for index, face in enumerate(faces):
+            photo, square = photo_faces.compose(face, seed=0, index=index, sources=sources, edge_cut=edge_cut)
+            detections = detect_faces(photo)
+            hit = photo_faces.match(detections, photo_faces.visible(square, photo.size))
+            if hit is not None:
+                crop = finder.faces(photo, detections)[hit].crop.astype(np.float64)
+                differences.append(np.abs(crop - face).mean())
+                correlations.append(np.corrcoef(crop.ravel(), face.ravel())[0, 1])
+        return differences, correlations
+
+    # Whole faces: most are found, and each crop shows its face (not a patch of background beside it).
+    differences, correlations = found_and_differences(0.0)
+    assert len(differences) >= 28 and np.median(correlations) > 0.45 and min(correlations) > 0.0
+    # Faces cut by the photo's edge: the missing part is filled with the mirrored picture rather
+    # than black, so the crops stay closer to the originals (the black padding fill: 46.4 on average).
+    differences, _ = found_and_differences(0.3)
+    assert len(differences) >= 24 and np.mean(differences) < 44
