@@ -85,7 +85,8 @@ def test_alignment_levels_the_eyes():
     left, right = (70, 90), (130, 110)  # (x, y): the eye line descends to the right
     for x, y in (left, right):
         image[y - 4 : y + 5, x - 4 : x + 5] = 0
-    crop = aligned_crop(Image.fromarray(image), (50, 50, 100, 100), (left, right), size=100)
+    crop = aligned_crop(Image.fromarray(image), (50, 50, 100, 100), (left, right), size=100,
+                        settings=CropSettings(level_eyes=True))
     rows = [np.argmin(crop[:, :50].min(axis=1)), np.argmin(crop[:, 50:].min(axis=1))]
     assert abs(int(rows[0]) - int(rows[1])) <= 2
 
