@@ -7,8 +7,9 @@ uses anyway, with numpy around it, so it works wherever ONNX Runtime has a
 wheel; the yuface (YuNet) extension it replaced existed only for CPython 3.11
 on x86-64. On ../shared/data/photos it finds every face YuNet found plus the
 seventh face of the group selfie, and no box on the no-face photos
-(``benchmarks/detection.py``); its eye landmarks drive the alignment in
-``faces.py`` as YuNet's did.
+(``benchmarks/detection.py``); its eye landmarks level the eyes in ``faces.py``
+when a crop asks for it (off by default since FER2013's faces are not levelled:
+``docs/photos.md``).
 
 Model I/O: input ``input.1`` float32 [1, 3, H, W], RGB in 0..255 (no mean, no
 scaling), H and W multiples of 32. Outputs on a grid of stride 4: a face-centre
