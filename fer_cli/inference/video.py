@@ -42,24 +42,42 @@ def sample_frames(path: Path | str, every: int | None = None, fps: float | None 
     Raises:
         av.error.FFmpegError (an OSError or ValueError): when the file cannot be decoded.
     """
+    next_time = 0.0
+    for index, time, frame in _decoded(path):
+        if every and index % every:
+            continue
+        if fps:
+            if time + 1e-6 < next_time:
+                continue
+            next_time = (math.floor(time * fps + 1e-6) + 1) / fps
+        yield Frame(index=index, time=round(time, 3), picture=frame.to_image())
+
+
+def _video_stream(container):
+    """The first video stream of an open container.
+
+    Raises:
+        ValueError: when the file has none.
+    """
+    if not container.streams.video:
+        raise ValueError("no video stream")
+    return container.streams.video[0]
+
+
+def _decoded(path: Path | str) -> Iterator[tuple[int, float, object]]:
+    """Yield every frame of a video as (index from 0, time in seconds, PyAV frame), decoded on FFmpeg's threads.
+
+    Raises:
+        av.error.FFmpegError (an OSError or ValueError): when the file cannot be decoded.
+    """
     import av
 
     with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        stream = container.streams.video[0]
+        stream = _video_stream(container)
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 25)
-        next_time = 0.0
         for index, frame in enumerate(container.decode(stream)):
-            time = float(frame.time) if frame.time is not None else index / rate
-            if every and index % every:
-                continue
-            if fps:
-                if time + 1e-6 < next_time:
-                    continue
-                next_time = (math.floor(time * fps + 1e-6) + 1) / fps
-            yield Frame(index=index, time=round(time, 3), picture=frame.to_image())
+            yield index, float(frame.time) if frame.time is not None else index / rate, frame
 
 
 def expected_samples(path: Path | str, every: int | None = None, fps: float | None = None) -> int | None:
@@ -89,9 +107,7 @@ def frame_rate(path: Path | str) -> Fraction:
     import av
 
     with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        return Fraction(container.streams.video[0].average_rate or 25)
+        return Fraction(_video_stream(container).average_rate or 25)
 
 
 def decode_frames(path: Path | str) -> Iterator[tuple[int, object]]:
@@ -100,15 +116,8 @@ def decode_frames(path: Path | str) -> Iterator[tuple[int, object]]:
     Raises:
         av.error.FFmpegError (an OSError or ValueError): when the file cannot be decoded.
     """
-    import av
-
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
-            yield index, frame.to_image()
+    for index, _, frame in _decoded(path):
+        yield index, frame.to_image()
 
 
 # Encoders for annotated videos, best first. H.264 plays in every browser and player; PyAV's
