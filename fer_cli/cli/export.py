@@ -147,8 +147,8 @@ def _calibration_images(models: list[str], calibration_data: Optional[Path], spl
             try:
                 chosen = held.named_split(calibration_data, split or "val", on_start=on_start)
             except DataError as exc:
-                if split is not None:
-                    raise
+                if split is not None or not Path(calibration_data).exists():
+                    raise  # the hint below is for data that lacks a val split, not for a wrong path
                 raise UsageError(f"{exc}: name one with --calibration-split NAME, or hold out the share of train that the "
                                  "model's run held out with --val-split F --split-seed S") from exc
     if not quiet:
