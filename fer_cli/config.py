@@ -70,6 +70,7 @@ class TrainConfig:
     class_weight: str = "none"
     patience: int = 0
     ema: float = 0.0
+    precision: str = "float32"
     report_split: str | None = None
     tensorboard: bool = True
     strategy: str = "auto"
@@ -104,6 +105,7 @@ class TrainConfig:
             (self.patience >= 0, "patience must not be negative"),
             (self.class_weight in CLASS_WEIGHTS, f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}"),
             (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
             (self.shuffle_buffer >= 1, "shuffle_buffer must be at least 1"),
             (0 < self.teacher_weight <= 1, "teacher_weight is the teacher's share of the targets, in (0, 1]"),
@@ -122,6 +124,7 @@ class TrainConfig:
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies; fer_cli.training.precision says when each pays
 
 
 class StrategyName(str, Enum):

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fer_cli.config import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULES
+from fer_cli.config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES
 
 RECIPE = "Recipe (config keys)"
 AUGMENT = "Augmentation (config augment.*)"
@@ -33,6 +33,7 @@ LabelSmoothingOpt = Annotated[Optional[float], _option("--label-smoothing", "Sha
 ClassWeightOpt = Annotated[Optional[str], _option("--class-weight", f"{', '.join(CLASS_WEIGHTS)}: loss weights for rare classes.", "none")]
 PatienceOpt = Annotated[Optional[int], _option("--patience", "Early stopping after this many epochs without a better validation accuracy (0 = off).", "0")]
 EmaOpt = Annotated[Optional[float], _option("--ema", "Momentum of an exponential moving average of the weights, e.g. 0.999 (0 = off).", "0")]
+PrecisionOpt = Annotated[Optional[str], _option("--precision", f"{', '.join(PRECISIONS)}: mixed_bfloat16 computes in bfloat16 (faster on CPUs with AVX512_BF16 or AMX and on recent GPUs); best.keras is float32 either way.", "float32")]
 ReportSplitOpt = Annotated[Optional[str], _option("--report-split", "Also measure this split (e.g. test) after every epoch; never used for selection.")]
 TensorboardOpt = Annotated[Optional[bool], _option("--tensorboard/--no-tensorboard", "TensorBoard logs in the run folder.", "on")]
 TeacherOpt = Annotated[Optional[str], _option("--teacher", "Distil a trained model: a run folder, a model file (an ensemble from `fer export A B` too) or `default`; it predicts the training images once.")]

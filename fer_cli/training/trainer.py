@@ -238,7 +238,10 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     num_classes = len(inputs.class_names)
     steps = math.ceil(inputs.train_count / config.batch_size)
 
-    with placement.strategy.scope():
+    from fer_cli.training.precision import dtype_policy
+
+    # The policy is read when layers are built (a resumed model's layers keep theirs from last.keras).
+    with placement.strategy.scope(), dtype_policy(config.precision):
         if state_dir is not None:
             from fer_cli.runtimes.keras_runtime import load_keras_model
             from fer_cli.training.rng_state import restore_rng_states
@@ -279,6 +282,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
         where += f", {placement.worker_id} of {placement.workers} workers)" if placement.workers > 1 else ")"
         output.info(
             f"training {config.model} on {inputs.train_count} images"
+            + (f" in {config.precision}" if config.precision != "float32" else "")
             + (f", validating on {inputs.val_count}" if inputs.val_count else "")
             + (where if placement.distributed else "")
             + (", streamed from shards" if inputs.streamed else "")

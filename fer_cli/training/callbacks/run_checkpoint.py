@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fer_cli.atomic import atomic_path, write_text
 from fer_cli.tf_env import keras as _keras
+from fer_cli.training.precision import float32_copy
 from fer_cli.training.rng_state import rng_states
 from fer_cli.training.run_dir import BEST_MODEL, HISTORY_FILE, LAST_MODEL, STATE_FILE
 
@@ -29,7 +30,8 @@ class RunCheckpoint(keras.callbacks.Callback):
     ``last.keras`` holds the raw weights (and, with EMA, the averaged ones in
     the optimizer) and ``state.json`` the layers' random state, so that
     `--resume` continues exactly; ``best.keras`` holds the weights the metric
-    was measured on (the averaged ones, with EMA).
+    was measured on (the averaged ones, with EMA), without optimizer and in
+    float32 even when the run trains in mixed precision.
 
     Args:
         run_dir: the run folder.
@@ -66,7 +68,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         if improved:
             self.best = float(value)
             with atomic_path(self.run_dir / BEST_MODEL) as tmp:
-                without_optimizer(self.model).save(tmp)
+                # For inference: no optimizer (a third the size) and float32 whatever precision trained it.
+                float32_copy(self.model).save(tmp)
         self.history.append(row)
         self._write_history()
         state = {"epochs_done": epoch + 1, "planned_epochs": self.params.get("epochs"), "best": self.best,
@@ -83,13 +86,3 @@ class RunCheckpoint(keras.callbacks.Callback):
         writer.writerows(self.history)
         write_text(self.run_dir / HISTORY_FILE, buffer.getvalue())
 
-
-def without_optimizer(model):
-    """A copy of `model` with the same weights and no optimizer, so its file is a third the size.
-
-    Keras 3's `save` always writes the optimizer state of a compiled model;
-    ``best.keras`` is for inference, so it gets an uncompiled clone.
-    """
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone

@@ -1,0 +1,76 @@
+"""`precision: mixed_bfloat16` trains in bfloat16 and leaves float32 models for everything after training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from fer_cli.config import load_config
+from fer_cli.errors import ConfigError
+
+
+def _compute_dtypes(model_file: Path) -> set[str]:
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    model = load_keras_model(model_file)
+    return {layer.compute_dtype for layer in model.layers if layer.weights}
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ConfigError, match="precision must be one of float32, mixed_bfloat16"):
+        load_config(overrides={"precision": "float16"})
+
+
+def test_float32_copy_has_the_same_weights_and_computes_in_float32():
+    from fer_cli.models import build_model
+    from fer_cli.tf_env import keras as _keras
+    from fer_cli.training.precision import dtype_policy, float32_copy
+
+    keras = _keras()
+    with dtype_policy("mixed_bfloat16"):
+        mixed = build_model("resnet_s", 7)
+    assert keras.config.dtype_policy().name == "float32", "the global policy comes back"
+    assert {layer.compute_dtype for layer in mixed.layers if layer.weights} == {"bfloat16"}
+
+    copy = float32_copy(mixed)
+    assert {layer.compute_dtype for layer in copy.layers if layer.weights} == {"float32"}
+    assert getattr(copy, "optimizer", None) is None
+    for a, b in zip(mixed.get_weights(), copy.get_weights(), strict=True):
+        assert a.dtype == b.dtype == np.float32 and np.array_equal(a, b)
+    images = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1)).astype(np.float32)
+    exact = np.asarray(copy(images, training=False))
+    rounded = np.asarray(mixed(images, training=False))
+    assert exact.dtype == np.float32 and np.allclose(exact.sum(1), 1, atol=1e-5)
+    # The same network: bfloat16 keeps 8 bits of mantissa, so the two agree to about a percent, not exactly.
+    assert np.abs(exact - rounded).max() < 0.05
+
+
+def test_mixed_bfloat16_run_resumes_in_it_and_ships_float32(runner, app, tiny_data, tmp_path):
+    args = ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "2", "--batch-size", "16",
+            "--precision", "mixed_bfloat16", "--runs-dir", str(tmp_path), "-q"]
+    first = runner.invoke(app, [*args[:5], "1", *args[6:]])  # the same run planned for 1 epoch...
+    assert first.exit_code == 0, first.stderr
+    run = Path(first.stdout.strip().splitlines()[-1])
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["precision"] == "mixed_bfloat16"
+    assert _compute_dtypes(run / "last.keras") == {"bfloat16"}, "last.keras resumes in the run's precision"
+    assert _compute_dtypes(run / "best.keras") == {"float32"}, "best.keras is for inference: float32"
+
+    # ...then planned for 2 and resumed: it goes on in bfloat16.
+    config["epochs"] = 2
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    resumed = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
+    assert _compute_dtypes(run / "last.keras") == {"bfloat16"}
+
+    # Everything after training sees an ordinary float32 model: ONNX export and prediction.
+    image = next((tiny_data / "test" / "happy").iterdir())
+    predicted = runner.invoke(app, ["predict", str(image), "--model", str(run), "--format", "jsonl", "--no-detect"])
+    assert predicted.exit_code == 0, predicted.stderr
+    record = json.loads(predicted.stdout.splitlines()[0])
+    assert sum(record["scores"].values()) == pytest.approx(1, abs=1e-3)
