@@ -96,7 +96,7 @@ def train(
 
       fer train images/ --model resnet_m --optimizer adamw --lr 0.002 --schedule cosine --flip --erasing 0.4
 
-      fer train --config configs/default.yaml
+      fer train images/ --config configs/fast.yaml
 
       run=$(fer train images/ --epochs 5 | tail -1); fer evaluate images/ --model $run
 
