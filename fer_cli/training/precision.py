@@ -23,7 +23,7 @@ def dtype_policy(name: str) -> Iterator[None]:
     """Layers built inside take Keras' dtype policy `name`; the previous global policy comes back after.
 
     Args:
-        name: a Keras dtype policy: one of `fer_cli.config.PRECISIONS` (or ``float32``).
+        name: a Keras dtype policy, one of `fer_cli.config.PRECISIONS`.
     """
     from fer_cli.tf_env import keras as _keras
 
