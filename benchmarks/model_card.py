@@ -61,15 +61,14 @@ def main() -> None:
     if len(args.config) != len(args.runs):
         parser.error("give one --config per run folder")
 
-    from fer_cli.models.ensemble import architecture, built_in_views, members
-    from fer_cli.models.registry import count_flops
+    from fer_cli.models.ensemble import architecture, built_in_views, face_flops, members
     from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.runtimes.resolve import DEFAULT_MODEL
     from fer_cli.views import TTA, view_count
 
     shipped = load_keras_model(DEFAULT_MODEL)
     parts, views = members(shipped), built_in_views(shipped)
-    flops = sum(count_flops(m) for m in parts) * view_count(views)
+    flops = face_flops(shipped)
     configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in args.runs]
     histories = [read_history(run / "history.csv") for run in args.runs]
     hours = sum(h[-1].get("seconds", 0) for h in histories if h) / 3600

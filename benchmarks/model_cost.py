@@ -1,17 +1,22 @@
-"""What several ONNX models cost to run, measured side by side: one face, and batches.
+"""What several models cost per face, side by side: FLOPs, and time on ONNX Runtime for one face and for batches.
 
-Usage: python benchmarks/model_cost.py MODEL.onnx [MODEL.onnx...] [--calls 300] [--batches 5]
+Usage: python benchmarks/model_cost.py MODEL [MODEL...] [--calls 300] [--batches 5]
 
-For each model: the median latency of one 48x48 image (after 20 warm-up calls)
-and the median throughput of batches of 256, on ONNX Runtime (what `fer predict`
-runs). The models take turns call by call, so a busy machine slows them alike;
-the ratios to the first model are the figures to quote. Prints JSON.
+MODEL is what `fer predict --model` takes: a run folder, a .keras file (its
+ONNX twin is timed, exported once as `fer predict` would) or an .onnx file;
+`default` is the model shipped with fer. For each model: MFLOPs per face
+(its networks' FLOPs times the views built into it; Keras models only), the
+median latency of one 48x48 image (after 20 warm-up calls) and the median
+throughput of batches of 256, on ONNX Runtime (what `fer predict` runs). The
+models take turns call by call, so a busy machine slows them alike; the
+ratios to the first model are the figures to quote. Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -21,14 +26,20 @@ import numpy as np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", type=Path, nargs="+", help="ONNX files; the first is the reference for the ratios")
+    parser.add_argument("models", nargs="+", help="run folders, .keras or .onnx files, or `default`; the first is the reference for the ratios")
     parser.add_argument("--calls", type=int, default=300, help="single-image calls per model (default: 300)")
     parser.add_argument("--batches", type=int, default=5, help="batches of 256 per model (default: 5)")
     args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import onnxruntime as ort
 
-    sessions = {str(m): ort.InferenceSession(str(m), providers=["CPUExecutionProvider"]) for m in args.models}
+    from fer_cli.runtimes.resolve import resolve_model
+
+    refs = {name: resolve_model(None if name == "default" else name) for name in args.models}
+    mflops = {name: _mflops(ref) for name, ref in refs.items()}
+    sessions = {name: ort.InferenceSession(str(_onnx(ref)), providers=["CPUExecutionProvider"])
+                for name, ref in refs.items()}
     rng = np.random.default_rng(0)
     one = rng.uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
     batch = rng.uniform(0, 255, (256, 48, 48, 1)).astype(np.float32)
@@ -50,14 +61,41 @@ def main() -> None:
         for name, session in sessions.items():
             batched[name].append(call(session, batch))
 
-    reference = str(args.models[0])
+    reference = args.models[0]
     ms = {name: statistics.median(t) * 1000 for name, t in single.items()}
     per_s = {name: len(batch) / statistics.median(t) for name, t in batched.items()}
     print(json.dumps({
-        name: {"one_image_ms": round(ms[name], 2), "batch_images_per_s": round(per_s[name], 1),
+        name: {"mflops_per_face": mflops[name], "one_image_ms": round(ms[name], 2), "batch_images_per_s": round(per_s[name], 1),
                "latency_vs_first": round(ms[name] / ms[reference], 2), "throughput_vs_first": round(per_s[name] / per_s[reference], 3)}
         for name in sessions
     }, indent=2))
+
+
+def _onnx(ref) -> Path:
+    """The ONNX file to time: the model itself, or the ONNX twin of a Keras model (exported once, as `fer predict` does)."""
+    if ref.format == "onnx":
+        return ref.path
+    if ref.format != "keras":
+        raise SystemExit(f"error: {ref.path}: only .keras and .onnx models are timed here")
+    from fer_cli.export import export_model
+    from fer_cli.runtimes.twin import find_twin, twin_target
+
+    twin = find_twin(ref)
+    if twin is not None:
+        return twin.path
+    target = twin_target(ref)
+    export_model([ref.path], ref.class_names, "onnx", out=target)
+    return target
+
+
+def _mflops(ref) -> int | None:
+    """MFLOPs per face of a Keras model; `None` for other formats (give the .keras to count them)."""
+    if ref.format != "keras":
+        return None
+    from fer_cli.models.ensemble import face_flops
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    return round(face_flops(load_keras_model(ref.path)) / 1e6)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from fer_cli.runtimes.onnx_metadata import (
     VIEWS_KEY,
 )
 from fer_cli.runtimes.resolve import classes_file_for
-from fer_cli.runtimes.tta import refuse_views_on_views
 from fer_cli.views import TTA
 
 ONNX_OPSET = 17
@@ -86,6 +85,8 @@ class ExportResult:
     Attributes:
         calibration: the temperature fitted with ``calibration=``, and what it did
             on the validation images; `None` without.
+        unpacked: the sources whose own views, members' averaging or temperature
+            were left out, their networks combined afresh (see `fer_cli.models.ensemble.networks`).
     """
 
     path: Path
@@ -96,6 +97,7 @@ class ExportResult:
     n: int
     bytes: int
     calibration: TemperatureFit | None = None
+    unpacked: tuple[Path, ...] = ()
 
 
 def _tf():
@@ -219,7 +221,9 @@ def export_model(
     `fer_cli.models.temperature`).
 
     Args:
-        sources: the .keras models; one unless combining.
+        sources: the .keras models; one unless combining. When combining or adding
+            views, a source with views, members or a temperature of its own gives its
+            networks only (see `fer_cli.models.ensemble.networks`).
         class_names: the classes the models predict, in order; written beside
             the export (``OUT.classes.json``).
         format: a key of `FORMATS`.
@@ -237,11 +241,10 @@ def export_model(
         The export and its parity figures.
 
     Raises:
-        UsageError: for a format/quantization the table does not allow, or `tta` on
-            a model that has views built in already.
+        UsageError: for a format/quantization the table does not allow.
         ExportError: when conversion fails or the export disagrees with the model.
     """
-    from fer_cli.models.ensemble import built_in_views, combine
+    from fer_cli.models.ensemble import built_in_views, combine, networks
     from fer_cli.models.temperature import model_temperature
     from fer_cli.runtimes.keras_runtime import load_keras_model
 
@@ -260,10 +263,15 @@ def export_model(
         raise UsageError(f"the output {out} is a source model itself; pick another path with -o")
     sample = synthetic_batch() if sample is None else sample.astype(np.float32)
     models = [load_keras_model(s) for s in sources]
-    if tta != "none":
-        for source, loaded in zip(sources, models):
-            refuse_views_on_views(source, built_in_views(loaded))
     plain = len(models) == 1 and tta == "none"
+    unpacked = []
+    if not plain:
+        # New views or a new ensemble are built from the networks themselves: views on views
+        # would multiply the cost (10 x 2 passes) and an ensemble member's temperature would
+        # skew the average. The export is calibrated afresh with `calibration`.
+        networks_of = [networks(loaded) for loaded in models]
+        unpacked = [s for s, loaded, found in zip(sources, models, networks_of) if not (len(found) == 1 and found[0] is loaded)]
+        models = [network for found in networks_of for network in found]
     model = models[0] if plain else combine(models, tta)
     fit = None
     if calibration is not None:
@@ -305,7 +313,7 @@ def export_model(
             _stamp_onnx(tmp, metadata)
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
-    return ExportResult(out, format, quantize, diff, agreement, len(sample), size, fit)
+    return ExportResult(out, format, quantize, diff, agreement, len(sample), size, fit, tuple(unpacked))
 
 
 def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:

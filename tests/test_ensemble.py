@@ -109,3 +109,38 @@ def test_warm_start_from_an_ensemble_takes_its_first_fitting_member(tiny_run, se
     assert np.allclose(model.predict(images, verbose=0), load_keras_model(second_model).predict(images, verbose=0), atol=1e-5)
     with pytest.raises(ModelError, match="holds a resnet_s model, which does not fit seed"):
         load_initial_weights(build_model("seed", 7), str(ensemble), classes)
+
+
+def test_new_views_replace_a_models_own_and_members_count_once(runner, app, tiny_run, second_model, tmp_path):
+    """Exporting from a model with views, members or a temperature of its own combines its networks afresh."""
+    from fer_cli.models.ensemble import built_in_views, face_flops, members
+    from fer_cli.models.registry import count_flops
+    from fer_cli.runtimes import open_runtime, resolve_model
+    from fer_cli.runtimes.keras_runtime import load_keras_model
+
+    crops = tmp_path / "crops.keras"
+    assert runner.invoke(app, ["export", str(tiny_run), "--tta", "crops", "--calibrate", "-f", "keras", "-o", str(crops), "-q"]).exit_code == 0
+    flip = tmp_path / "flip.keras"
+    result = runner.invoke(app, ["export", str(crops), "--tta", "flip", "-f", "keras", "-o", str(flip)])
+    assert result.exit_code == 0, result.stderr
+    assert f"{crops}: its own views, averaging and temperature are left out" in result.stderr
+    model = load_keras_model(flip)
+    assert built_in_views(model).value == "flip" and len(members(model)) == 1
+    network = load_keras_model(tiny_run / "best.keras")
+    assert face_flops(model) == 2 * count_flops(network)  # 2 views, not 10 x 2
+    images = _images()
+    expected = open_runtime(resolve_model(str(tiny_run)), "flip").predict(images)
+    assert np.allclose(model.predict(images, verbose=0), expected, atol=1e-5)
+
+    # An ensemble given to a new ensemble gives its members: three networks, each counted once.
+    pair = tmp_path / "pair.keras"
+    assert runner.invoke(app, ["export", str(tiny_run), str(second_model), "-f", "keras", "-o", str(pair), "-q"]).exit_code == 0
+    three = tmp_path / "three.keras"
+    assert runner.invoke(app, ["export", str(pair), str(flip), "-f", "keras", "-o", str(three), "-q"]).exit_code == 0
+    combined = load_keras_model(three)
+    assert [m.name for m in members(combined)] == ["member0_resnet_s", "member1_resnet_s", "member2_resnet_s"]
+    assert built_in_views(combined).value == "none" and face_flops(combined) == 3 * count_flops(network)
+    # Without new views or members, a model exports as it is (its views and temperature kept).
+    same = tmp_path / "same.keras"
+    assert runner.invoke(app, ["export", str(crops), "-f", "keras", "-o", str(same), "-q"]).exit_code == 0
+    assert face_flops(load_keras_model(same)) == 10 * count_flops(network)

@@ -100,6 +100,8 @@ def export(
         shipped=refs[0].path == DEFAULT_MODEL, tta=tta.value, calibration=held_out,
     )
     if not quiet:
+        for source in result.unpacked:
+            output.info(f"{source}: its own views, averaging and temperature are left out; its networks join the export")
         if result.calibration is not None:
             output.info(result.calibration.summary())
         output.info(

@@ -36,12 +36,12 @@ def combine(models: Sequence, tta: str = "none"):
     for i, model in enumerate(models):
         # A fresh functional wrapper gives each member a unique name (two resnet_m runs
         # would otherwise clash) and shares the trained layers, so no weights are copied.
-        member = keras.Model(model.input, model.output, name=f"{MEMBER_PREFIX}{i}_{model.name}")
+        member = keras.Model(model.input, model.output, name=f"{MEMBER_PREFIX}{i}_{architecture(model)}")
         outputs.append(member(views))
     probabilities = keras.layers.Average(name="mean_of_members")(outputs) if len(outputs) > 1 else outputs[0]
     if mode is not TTA.none:
         probabilities = MeanOverViews(mode.value, name="mean_of_views")(probabilities)
-    name = "-".join([m.name for m in models] + ([mode.value] if mode is not TTA.none else []))
+    name = "-".join([architecture(m) for m in models] + ([mode.value] if mode is not TTA.none else []))
     return keras.Model(image, probabilities, name=name)
 
 
@@ -51,6 +51,24 @@ def members(model) -> list:
 
     nested = [layer for layer in model.layers if isinstance(layer, keras().Model)]
     return nested or [model]
+
+
+def networks(model) -> list:
+    """The trained networks inside a model, without what was built around them (views, averaging, a temperature).
+
+    What `fer export` combines when it builds new views or a new ensemble from
+    models that have views or members of their own: each network counts once,
+    and the new views replace the old ones rather than stacking on them.
+
+    Args:
+        model: a plain, `combine`d or calibrated Keras model.
+
+    Returns:
+        Its networks; a plain model without a temperature is its own only network.
+    """
+    from fer_cli.models.temperature import without_temperature
+
+    return members(without_temperature(model))
 
 
 def architecture(model) -> str:
@@ -64,3 +82,18 @@ def built_in_views(model) -> TTA:
     from fer_cli.models.view_layers import StackViews
 
     return next((layer.mode for layer in model.layers if isinstance(layer, StackViews)), TTA.none)
+
+
+def face_flops(model) -> int:
+    """What one face costs: the FLOPs of each of `model`'s networks, times the views it averages.
+
+    Args:
+        model: a plain, `combine`d or calibrated Keras model.
+
+    Returns:
+        Multiply-accumulates ×2 per 48x48 face (see `fer_cli.models.registry.count_flops`).
+    """
+    from fer_cli.models.registry import count_flops
+    from fer_cli.views import view_count
+
+    return sum(count_flops(network) for network in networks(model)) * view_count(built_in_views(model))
