@@ -100,6 +100,10 @@ def main() -> None:
         "- **Training**: " + "; ".join(trained(path, c, h) for path, c, h in zip(args.config, configs, histories))
         + f"; {hours:.2f} h of training in all on {platform.machine()} with 2 CPU cores (no GPU).",
         f"- **PublicTest accuracy**: **{plain['accuracy']:.2%}** (macro-F1 {plain['macro_f1']:.3f}){tta}.",
+        f"- **Calibration** (PublicTest, 15 bins): ECE {plain['ece']:.3f}, NLL {plain['nll']:.3f}, Brier {plain['brier']:.3f}, "
+        f"mean score {plain['mean_confidence']:.2f}; "
+        + (f"temperature {plain['temperature']:.3f} built in (`fer export --calibrate`)." if plain.get("temperature")
+           else "no temperature built in."),
         f"- **Single-image latency** (ONNX Runtime, 1 image, median of 300): {latency_ms(DEFAULT_MODEL.with_suffix('.onnx')):.2f} ms.",
         "",
         "| class | precision | recall | F1 | support |",
