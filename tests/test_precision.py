@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +37,10 @@ def test_float32_copy_has_the_same_weights_and_computes_in_float32():
         mixed = build_model("resnet_s", 7)
     assert keras.config.dtype_policy().name == "float32", "the global policy comes back"
     assert {layer.compute_dtype for layer in mixed.layers if layer.weights} == {"bfloat16"}
+    mixed.compile(optimizer="adamw", loss="categorical_crossentropy")  # as in training
 
     copy = float32_copy(mixed)
+    assert not copy.compiled
     assert {layer.compute_dtype for layer in copy.layers if layer.weights} == {"float32"}
     assert getattr(copy, "optimizer", None) is None
     for a, b in zip(mixed.get_weights(), copy.get_weights(), strict=True):
@@ -50,6 +54,8 @@ def test_float32_copy_has_the_same_weights_and_computes_in_float32():
 
 
 def test_mixed_bfloat16_run_resumes_in_it_and_ships_float32(runner, app, tiny_data, tmp_path):
+    import h5py  # Keras's own dependency, for reading its weights file
+
     args = ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "2", "--batch-size", "16",
             "--precision", "mixed_bfloat16", "--runs-dir", str(tmp_path), "-q"]
     first = runner.invoke(app, [*args[:5], "1", *args[6:]])  # the same run planned for 1 epoch...
@@ -59,6 +65,9 @@ def test_mixed_bfloat16_run_resumes_in_it_and_ships_float32(runner, app, tiny_da
     assert config["precision"] == "mixed_bfloat16"
     assert _compute_dtypes(run / "last.keras") == {"bfloat16"}, "last.keras resumes in the run's precision"
     assert _compute_dtypes(run / "best.keras") == {"float32"}, "best.keras is for inference: float32"
+    with zipfile.ZipFile(run / "best.keras") as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        assert "optimizer" not in weights, "best.keras holds no optimizer state"
+    assert (run / "best.keras").stat().st_size < (run / "last.keras").stat().st_size / 2
 
     # ...then planned for 2 and resumed: it goes on in bfloat16.
     config["epochs"] = 2

@@ -57,7 +57,10 @@ def float32_copy(model):
         config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 
+    # clone_model compiles the clone when its source is compiled, and a compiled model saves its
+    # optimizer's slots (3x the weights with AdamW and EMA): clone an uncompiled view of the layers.
+    uncompiled = keras.Model(model.input, model.output, name=model.name)
     with dtype_policy("float32"):
-        clone = keras.models.clone_model(model, clone_function=as_float32)
+        clone = keras.models.clone_model(uncompiled, clone_function=as_float32)
     clone.set_weights(model.get_weights())
     return clone
