@@ -58,8 +58,10 @@ def export(
 
     Several models become one model that averages their probabilities (an
     ensemble); --tta builds test-time views into it, so every runtime gets what
-    fer predict --tta gives; --calibrate fits a temperature on validation images
-    and builds it in last, so the scores are calibrated. Prints the exported path on stdout.
+    fer predict --tta gives (a model with views or members of its own gives its
+    networks: the new views replace its own); --calibrate fits a temperature on
+    validation images and builds it in last, so the scores are calibrated. Prints
+    the exported path on stdout.
 
     [bold]Examples[/bold]
 
