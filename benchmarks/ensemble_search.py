@@ -46,7 +46,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from fer_cli.errors import FerError
     from fer_cli.models.ensemble import combine, face_flops, networks
+    from fer_cli.models.registry import count_flops
     from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.runtimes.resolve import resolve_model
     from fer_cli.views import view_count
@@ -56,13 +58,17 @@ def main() -> None:
     if not runs:
         parser.error("give at least one run folder: its config names the validation split")
     try:
-        dataset, val = shared_validation(runs, args.data)
-    except ValueError as exc:
+        loaded = {m: load_keras_model(resolve_model(str(m)).path) for m in args.models}
+        baseline = load_keras_model(resolve_model(str(args.baseline)).path) if args.baseline else None  # as it is, views included
+    except FerError as exc:
         parser.error(str(exc))
-    report = dataset.split(args.report_split)
+    try:
+        dataset, val = shared_validation(runs, args.data)
+        report = dataset.split(args.report_split)
+    except (ValueError, FerError) as exc:
+        parser.error(str(exc))
     splits = {"val": val, "report": (report.images.astype(np.float32)[..., None], report.labels)}
-    loaded = {m: load_keras_model(resolve_model(str(m)).path) for m in args.models}
-    network_flops = {m: face_flops(combine(networks(model))) for m, model in loaded.items()}
+    network_flops = {m: sum(count_flops(network) for network in networks(model)) for m, model in loaded.items()}
 
     def probabilities(model: Path, mode: str, split: str) -> np.ndarray:
         views = combine(networks(loaded[model]), mode)
@@ -92,8 +98,7 @@ def main() -> None:
                    "val_accuracy": round(best["val_accuracy"], 4),
                    f"{args.report_split}_accuracy": round(float(np.mean(report_mean.argmax(1) == report.labels)), 4)},
     }
-    if args.baseline:
-        baseline = load_keras_model(resolve_model(str(args.baseline)).path)  # as it is, its own views included
+    if baseline is not None:
         base = np.asarray(baseline.predict(val[0], batch_size=256, verbose=0)).argmax(1) == val[1]
         test = mcnemar(base, best["_right"])
         result["against_baseline"] = {"baseline": str(args.baseline), "baseline_val_accuracy": round(float(base.mean()), 4),

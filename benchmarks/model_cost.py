@@ -34,9 +34,13 @@ def main() -> None:
 
     import onnxruntime as ort
 
+    from fer_cli.errors import FerError
     from fer_cli.runtimes.resolve import resolve_model
 
-    refs = {name: resolve_model(None if name == "default" else name) for name in args.models}
+    try:
+        refs = {name: resolve_model(None if name == "default" else name) for name in args.models}
+    except FerError as exc:
+        parser.error(str(exc))
     mflops = {name: _mflops(ref) for name, ref in refs.items()}
     sessions = {name: ort.InferenceSession(str(_onnx(ref)), providers=["CPUExecutionProvider"])
                 for name, ref in refs.items()}
@@ -73,19 +77,12 @@ def main() -> None:
 
 def _onnx(ref) -> Path:
     """The ONNX file to time: the model itself, or the ONNX twin of a Keras model (exported once, as `fer predict` does)."""
-    if ref.format == "onnx":
-        return ref.path
-    if ref.format != "keras":
-        raise SystemExit(f"error: {ref.path}: only .keras and .onnx models are timed here")
-    from fer_cli.export import export_model
-    from fer_cli.runtimes.twin import find_twin, twin_target
+    from fer_cli.export import onnx_twin
 
-    twin = find_twin(ref)
-    if twin is not None:
-        return twin.path
-    target = twin_target(ref)
-    export_model([ref.path], ref.class_names, "onnx", out=target)
-    return target
+    timed = onnx_twin(ref)
+    if timed.format != "onnx":
+        raise SystemExit(f"model_cost.py: error: {ref.path}: only .keras and .onnx models are timed here")
+    return timed.path
 
 
 def _mflops(ref) -> int | None:

@@ -30,7 +30,7 @@ from fer_cli.runtimes.onnx_metadata import (
     TEMPERATURE_KEY,
     VIEWS_KEY,
 )
-from fer_cli.runtimes.resolve import classes_file_for
+from fer_cli.runtimes.resolve import ModelRef, classes_file_for
 from fer_cli.views import TTA
 
 ONNX_OPSET = 17
@@ -314,6 +314,32 @@ def export_model(
     write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
     return ExportResult(out, format, quantize, diff, agreement, len(sample), size, fit, tuple(unpacked))
+
+
+def onnx_twin(ref: ModelRef, on_export: Callable[[Path], None] | None = None) -> ModelRef:
+    """The fresh ONNX twin of a Keras model, exported now if missing or stale; other formats as they are.
+
+    Exporting imports TensorFlow, once per model version; every later call finds the twin.
+
+    Args:
+        ref: the resolved model.
+        on_export: called with the twin's path before a twin is exported. Defaults to `None`.
+
+    Returns:
+        The model to run on ONNX Runtime (or `ref` itself when it is not a Keras model).
+    """
+    from fer_cli.runtimes.twin import find_twin, twin_target
+
+    if ref.format != "keras":
+        return ref
+    twin = find_twin(ref)
+    if twin is not None:
+        return twin
+    target = twin_target(ref)
+    if on_export is not None:
+        on_export(target)
+    export_model([ref.path], ref.class_names, "onnx", out=target)
+    return ModelRef(target, "onnx")
 
 
 def _stamp_onnx(path: Path, metadata: dict[str, str]) -> None:

@@ -216,18 +216,10 @@ def _fast_model(ref: ModelRef, quiet: bool) -> ModelRef:
     Returns:
         The model to open.
     """
-    from fer_cli.runtimes.resolve import ModelRef
-    from fer_cli.runtimes.twin import find_twin, twin_target
+    from fer_cli.export import onnx_twin  # imports TensorFlow only if it has to export
 
-    if ref.format != "keras":
-        return ref
-    twin = find_twin(ref)
-    if twin is not None:
-        return twin
-    from fer_cli.export import export_model
+    def announce(target) -> None:
+        if not quiet:
+            output.info(f"exporting {ref.path} to ONNX for fast prediction (once): {target}")
 
-    target = twin_target(ref)
-    if not quiet:
-        output.info(f"exporting {ref.path} to ONNX for fast prediction (once): {target}")
-    export_model([ref.path], ref.class_names, "onnx", out=target)
-    return ModelRef(target, "onnx")
+    return onnx_twin(ref, announce)
