@@ -72,7 +72,7 @@ FORMATS: dict[str, ExportFormat] = {
     for f in (
         ExportFormat("keras", ".keras", ("none",), "keras", "Keras 3 native file; loads in safe mode"),
         ExportFormat("savedmodel", "_savedmodel", ("none",), "savedmodel", "TensorFlow SavedModel folder (TF Serving, TF.js converter)"),
-        ExportFormat("onnx", ".onnx", ("none", "int8"), "onnx", f"ONNX opset {ONNX_OPSET} via tf2onnx; runs on ONNX Runtime"),
+        ExportFormat("onnx", ".onnx", ("none", "float16", "int8"), "onnx", f"ONNX opset {ONNX_OPSET} via tf2onnx; runs on ONNX Runtime"),
         ExportFormat("tflite", ".tflite", ("none", "float16", "int8"), "tflite", "TensorFlow Lite / LiteRT flatbuffer for mobile and edge"),
     )
 }
@@ -133,6 +133,10 @@ def _write_onnx(model, out: Path, quantize: str, sample: np.ndarray, scratch: Pa
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(str(plain), str(out), weight_type=QuantType.QInt8)
+    elif quantize == "float16":
+        from fer_cli.onnx_float16 import store_weights_as_float16
+
+        store_weights_as_float16(plain, out)
     else:
         shutil.copyfile(plain, out)
 

@@ -33,7 +33,7 @@ def test_faces(tiny_data):
     return np.stack([np.asarray(Image.open(p), np.float32) for p in paths])[..., None]
 
 
-@pytest.mark.parametrize(("fmt", "quantize"), [("tflite", "float16"), ("tflite", "int8"), ("onnx", "int8")])
+@pytest.mark.parametrize(("fmt", "quantize"), [("tflite", "float16"), ("tflite", "int8"), ("onnx", "float16"), ("onnx", "int8")])
 def test_quantized_exports_stay_close(runner, app, tiny_run, tiny_data, test_faces, tmp_path, fmt, quantize):
     from fer_cli.export import TOLERANCES
     from fer_cli.runtimes import open_runtime, resolve_model
@@ -51,6 +51,24 @@ def test_quantized_exports_stay_close(runner, app, tiny_run, tiny_data, test_fac
     assert (quantized.argmax(1) == reference.argmax(1)).mean() >= tolerance.min_top1_agreement
     # The model is sure enough of its answers that a broken export (say, flat probabilities) would fail the check above.
     assert reference.max(axis=1).mean() - 1 / 7 > 2 * tolerance.max_abs_diff
+
+
+def test_onnx_float16_stores_half_and_computes_in_float32(runner, app, tiny_run, tmp_path):
+    import onnx
+
+    out = tmp_path / "half.onnx"
+    result = runner.invoke(app, ["export", str(tiny_run), "-f", "onnx", "--quantize", "float16", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    plain, half = onnx.load(str(tiny_run / "best.onnx")), onnx.load(str(out))  # best.onnx: the run's exact twin
+    from fer_cli.onnx_float16 import SMALLEST
+
+    weights = lambda model, dtype: sum(t.data_type == dtype and np.prod(t.dims) >= SMALLEST for t in model.graph.initializer)
+    assert weights(plain, onnx.TensorProto.FLOAT) > 0 and weights(half, onnx.TensorProto.FLOAT) == 0
+    assert weights(half, onnx.TensorProto.FLOAT16) == weights(plain, onnx.TensorProto.FLOAT)
+    assert out.stat().st_size < 0.6 * (tiny_run / "best.onnx").stat().st_size
+    # The input and output stay float32, so every runtime and `fer predict` take it as they take the plain one.
+    assert {v.type.tensor_type.elem_type for v in [*half.graph.input, *half.graph.output]} == {onnx.TensorProto.FLOAT}
+    assert {p.key: p.value for p in half.metadata_props}["quantize"] == "float16"
 
 
 def test_default_output_is_beside_the_run(runner, app, tiny_run_copy):

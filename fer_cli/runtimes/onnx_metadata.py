@@ -19,7 +19,7 @@ from fer_cli.errors import ModelError
 # Keys fer writes (see `fer_cli.export`).
 CLASS_NAMES_KEY = "class_names"  # JSON list: output index → class name
 DIGEST_KEY = "source_sha256"  # SHA-256 of the .keras file an exact export came from (see `runtimes.twin`)
-QUANTIZE_KEY = "quantize"  # none or int8: only an exact (none) export may stand in for its .keras file
+QUANTIZE_KEY = "quantize"  # none, float16 or int8: only an exact (none) export may stand in for its .keras file
 VIEWS_KEY = "built_in_views"  # none, flip or crops: test-time views inside the graph
 TEMPERATURE_KEY = "temperature"  # the calibration temperature inside the graph (`fer export --calibrate`); absent if none
 
