@@ -62,7 +62,9 @@ def test_onnx_float16_stores_half_and_computes_in_float32(runner, app, tiny_run,
     plain, half = onnx.load(str(tiny_run / "best.onnx")), onnx.load(str(out))  # best.onnx: the run's exact twin
     from fer_cli.onnx_float16 import SMALLEST
 
-    weights = lambda model, dtype: sum(t.data_type == dtype and np.prod(t.dims) >= SMALLEST for t in model.graph.initializer)
+    def weights(model, dtype):
+        return sum(t.data_type == dtype and np.prod(t.dims) >= SMALLEST for t in model.graph.initializer)
+
     assert weights(plain, onnx.TensorProto.FLOAT) > 0 and weights(half, onnx.TensorProto.FLOAT) == 0
     assert weights(half, onnx.TensorProto.FLOAT16) == weights(plain, onnx.TensorProto.FLOAT)
     assert out.stat().st_size < 0.6 * (tiny_run / "best.onnx").stat().st_size
