@@ -13,6 +13,17 @@ def test_cli_choices_match_the_format_table():
     assert [c.value for c in ExportFormatChoice] == list(FORMATS)
 
 
+def test_quantize_help_lists_what_the_table_allows():
+    import inspect
+    import typing
+
+    from fer_cli.cli.export import export
+
+    option = typing.get_type_hints(inspect.unwrap(export), include_extras=True)["quantize"].__metadata__[0]
+    listed = [f"{fmt.name}: {', '.join(fmt.quantize)}" for fmt in FORMATS.values() if fmt.quantize != ("none",)]
+    assert all(entry in option.help for entry in listed), (listed, option.help)
+
+
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_format_exports_and_matches(runner, app, tiny_run, tmp_path, fmt):
     out = tmp_path / f"model{FORMATS[fmt].suffix}"

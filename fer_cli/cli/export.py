@@ -32,7 +32,7 @@ def export(
         typer.Argument(help="Run folders or .keras files (several: one model that averages them); omitted = the model shipped with fer.", show_default=False),
     ] = None,
     fmt: Annotated[ExportFormatChoice, typer.Option("--format", "-f", help="Target format.", case_sensitive=False, show_default=False)] = ...,
-    quantize: Annotated[Quantize, typer.Option("--quantize", help="Weight quantization (onnx: none, float16 (weights stored in float16, computed in float32), int8; tflite: none, float16, int8).", case_sensitive=False)] = Quantize.none,
+    quantize: Annotated[Quantize, typer.Option("--quantize", help="Weight quantization (onnx: none, float16, int8; tflite: none, float16, int8). ONNX float16 stores the weights in float16 and computes in float32: half the file, the same speed.", case_sensitive=False)] = Quantize.none,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path.", show_default="beside the model, e.g. runs/train/best.onnx")] = None,
     tta: Annotated[
         TTA, typer.Option("--tta", help="Build test-time augmentation into the export: average over the mirror image (flip) or 10 mirrored and shifted views (crops).", case_sensitive=False)
