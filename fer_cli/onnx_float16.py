@@ -12,20 +12,18 @@ kernels are few.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 SMALLEST = 16  # elements; scalars and short constants (epsilons, floors, shapes as floats) stay exact
 
 
-def store_weights_as_float16(source: Path, out: Path) -> int:
+def store_weights_as_float16(source: Path, out: Path) -> None:
     """Write `source` to `out` with its float32 weights stored in float16.
 
     Args:
         source: an ONNX model file.
         out: where to write the converted model (may be `source`).
-
-    Returns:
-        How many weight tensors were converted.
     """
     from fer_cli.optional import require
 
@@ -34,19 +32,15 @@ def store_weights_as_float16(source: Path, out: Path) -> int:
     model = onnx.load(str(source))
     graph = model.graph
     graph_inputs = {value.name for value in graph.input}
-    kept, casts, converted = [], [], 0
+    kept, casts = [], []
     for tensor in graph.initializer:
-        size = 1
-        for dim in tensor.dims:
-            size *= dim
-        if tensor.data_type != onnx.TensorProto.FLOAT or size < SMALLEST or tensor.name in graph_inputs:
+        if tensor.data_type != onnx.TensorProto.FLOAT or math.prod(tensor.dims) < SMALLEST or tensor.name in graph_inputs:
             kept.append(tensor)
             continue
         half_name = f"{tensor.name}__float16"
         half = numpy_helper.from_array(numpy_helper.to_array(tensor).astype("float16"), half_name)
         kept.append(half)
         casts.append(onnx.helper.make_node("Cast", [half_name], [tensor.name], to=onnx.TensorProto.FLOAT, name=f"{half_name}__cast"))
-        converted += 1
     del graph.initializer[:]
     graph.initializer.extend(kept)
     nodes = casts + list(graph.node)  # the casts first, so the graph stays in topological order
@@ -54,4 +48,3 @@ def store_weights_as_float16(source: Path, out: Path) -> int:
     graph.node.extend(nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
-    return converted
