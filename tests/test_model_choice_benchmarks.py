@@ -1,4 +1,4 @@
-"""The benchmarks that choose and cost what ships: ensemble_search.py and model_cost.py, run as a user runs them."""
+"""The benchmarks that choose, cost and calibrate what ships: ensemble_search.py, model_cost.py and calibration_methods.py, run as a user runs them."""
 
 import json
 import subprocess
@@ -69,3 +69,25 @@ def test_model_cost_counts_flops_and_times_models_side_by_side(tiny_run, flip_ex
     assert onnx["mflops_per_face"] is None  # FLOPs are counted on Keras models only
     assert plain["latency_vs_first"] == 1.0 and flip["one_image_ms"] > 0 and flip["batch_images_per_s"] > 0
     assert (flip_export.parent / "flip.onnx").is_file()  # the .keras file was timed through its ONNX twin
+
+
+@pytest.mark.slow
+def test_calibration_methods_fit_on_validation_and_score_both_splits(tiny_run):
+    done = _benchmark("calibration_methods.py", str(tiny_run), "--tta", "flip", "--draws", "5")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["passes_per_face"] == 2
+    methods = result["methods"]
+    assert set(methods) == {"mean, T", "log-mean, T", "T per view, mean", "vector", "none"}
+    plain, scaled = methods["none"], methods["mean, T"]
+    for split in ("val", "test"):
+        assert scaled[split]["accuracy"] == plain[split]["accuracy"]  # a temperature changes no answer
+    # Each is fitted by validation NLL, and no scaling (T = 1, no bias) is among its choices.
+    for name in ("mean, T", "T per view, mean", "vector"):
+        assert methods[name]["val"]["nll"] <= plain["val"]["nll"] + 1e-3, name
+    assert methods["vector"]["val"]["nll"] <= scaled["val"]["nll"] + 1e-3  # a temperature alone is a vector scaling
+    floor = result["floor"]
+    assert floor["draws"] == 5 and 0 <= floor["median_ece"] <= floor["p90_ece"] <= 1
+
+    no_run = _benchmark("calibration_methods.py", str(tiny_run / "best.keras"))
+    assert no_run.returncode == 2
