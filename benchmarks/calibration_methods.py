@@ -40,12 +40,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def log_probabilities(p: np.ndarray) -> np.ndarray:
-    from fer_cli.calibration.metrics import PROBABILITY_FLOOR
-
-    return np.log(np.clip(p, PROBABILITY_FLOOR, None))
-
-
 def fit_scalar(loss, low: float = 0.2, high: float = 5.0, steps: int = 80) -> float:
     """The T in [low, high] minimising `loss(T)`, by ternary search on log T (the loss has one minimum)."""
     a, b = np.log(low), np.log(high)
@@ -72,7 +66,7 @@ def main() -> None:
     from scipy.optimize import minimize
 
     from fer_cli.calibration.metrics import brier_score, expected_calibration_error, negative_log_likelihood
-    from fer_cli.calibration.temperature import apply_temperature, fit_temperature
+    from fer_cli.calibration.temperature import apply_temperature, fit_temperature, log_probabilities
     from fer_cli.errors import FerError
     from fer_cli.models.ensemble import networks
     from fer_cli.runtimes.keras_runtime import load_keras_model

@@ -32,7 +32,8 @@ from fer_cli.calibration.metrics import (
 TEMPERATURE_RANGE = (0.05, 20.0)
 
 
-def _log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """log(p) in float64, with p floored at `PROBABILITY_FLOOR` so a zero gives a finite value."""
     return np.log(np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR, None))
 
 
@@ -48,7 +49,7 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
     """
     if not temperature > 0:
         raise ValueError(f"a temperature must be positive, not {temperature}")
-    scaled = _log_probabilities(probabilities) / temperature
+    scaled = log_probabilities(probabilities) / temperature
     scaled -= scaled.max(axis=1, keepdims=True) if len(scaled) else 0.0
     exp = np.exp(scaled)
     return exp / exp.sum(axis=1, keepdims=True)
@@ -70,7 +71,7 @@ def fit_temperature(probabilities: np.ndarray, y_true: np.ndarray, bounds: tuple
     Returns:
         T within `bounds`; 1.0 for no images, or when the scores say nothing (every row uniform).
     """
-    logs = _log_probabilities(probabilities)
+    logs = log_probabilities(probabilities)
     y_true = np.asarray(y_true, dtype=np.int64)
     if logs.ndim != 2 or len(logs) != len(y_true):
         raise ValueError(f"probabilities of shape {logs.shape} for {len(y_true)} labels; expected (N, classes)")
