@@ -122,7 +122,7 @@ class TrainConfig:
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine", "plateau")
+SCHEDULES = ("constant", "cosine", "linear", "plateau")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies; fer_cli.training.precision says when each pays
 

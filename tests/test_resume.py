@@ -239,3 +239,22 @@ def test_resume_refuses_a_cosine_run_whose_epochs_were_changed(runner, app, tiny
     assert result.exit_code == 2
     assert "cosine schedule was built for 1 epochs, its config.yaml now says 3" in result.stderr
     assert (run / "history.csv").read_text().splitlines()[1].startswith("1,")
+
+
+def test_linear_schedule_decays_to_zero_and_survives_a_resume(runner, app, tiny_data, tmp_path, monkeypatch):
+    args = ["train", str(tiny_data), "--model", "resnet_s", "--epochs", "3", "-b", "16", "--optimizer", "adamw",
+            "--lr", "0.002", "--schedule", "linear", "--warmup-epochs", "1", "--runs-dir", str(tmp_path), "-q"]
+    with monkeypatch.context() as patch:
+        _interrupt_before_epoch(patch, 1)
+        stopped = runner.invoke(app, args)
+    assert stopped.exit_code == 0, stopped.stderr
+    run = tmp_path / "train"
+    resumed = runner.invoke(app, ["train", "--resume", str(run), "-q"])  # the saved optimizer's schedule loads
+    assert resumed.exit_code == 0, resumed.stderr
+    rates = [float(line.split(",")[line_header(run).index("lr")]) for line in (run / "history.csv").read_text().splitlines()[1:]]
+    # Warmed up to the peak by the end of epoch 1, then a straight line: half-way after epoch 2, nothing after 3.
+    assert rates == pytest.approx([0.002, 0.001, 0.0], abs=1e-7)
+
+
+def line_header(run: Path) -> list[str]:
+    return (run / "history.csv").read_text().splitlines()[0].split(",")

@@ -28,7 +28,7 @@ LearningRateOpt = Annotated[Optional[float], _option(("--learning-rate", "--lr")
 WeightDecayOpt = Annotated[Optional[float], _option("--weight-decay", "Decoupled weight decay, each step shrinking weights by lr × this (Keras 3 decouples it for every optimizer).", "0")]
 DecayNormsOpt = Annotated[Optional[bool], _option("--decay-norms-and-biases/--no-decay-norms-and-biases", "Weight decay also shrinks batch-norm scales and offsets and biases (1-D weights).", "on")]
 ScheduleOpt = Annotated[Optional[str], _option("--schedule", f"{', '.join(SCHEDULES)}.", "constant")]
-WarmupOpt = Annotated[Optional[int], _option("--warmup-epochs", "Linear warm-up before the cosine decay.", "0")]
+WarmupOpt = Annotated[Optional[int], _option("--warmup-epochs", "Linear warm-up before the cosine or linear decay.", "0")]
 LabelSmoothingOpt = Annotated[Optional[float], _option("--label-smoothing", "Share of the target mass spread over all classes.", "0")]
 ClassWeightOpt = Annotated[Optional[str], _option("--class-weight", f"{', '.join(CLASS_WEIGHTS)}: loss weights for rare classes.", "none")]
 PatienceOpt = Annotated[Optional[int], _option("--patience", "Early stopping after this many epochs without a better validation accuracy (0 = off).", "0")]

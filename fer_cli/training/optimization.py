@@ -17,6 +17,11 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
         return config.learning_rate
     total = config.epochs * steps_per_epoch
     warmup = config.warmup_epochs * steps_per_epoch
+    if config.schedule == "linear":
+        from fer_cli.training.schedules import WarmupLinearDecay
+
+        start = config.learning_rate / 100 if warmup else config.learning_rate
+        return WarmupLinearDecay(start, config.learning_rate, warmup, total)
     if warmup:
         return keras.optimizers.schedules.CosineDecay(
             config.learning_rate / 100, total - warmup, warmup_target=config.learning_rate, warmup_steps=warmup

@@ -215,9 +215,9 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     if state_dir is not None:
         _check_same_data(state_dir, inputs)
         planned = state.get("planned_epochs")
-        if planned and planned != config.epochs and config.schedule == "cosine":
+        if planned and planned != config.epochs and config.schedule in ("cosine", "linear"):
             # The saved optimizer carries a schedule built for the planned epochs: past them it would train at ~0.
-            raise UsageError(f"the run's cosine schedule was built for {planned} epochs, its config.yaml now says "
+            raise UsageError(f"the run's {config.schedule} schedule was built for {planned} epochs, its config.yaml now says "
                              f"{config.epochs}; start a new run with --init-weights {run_dir} to train longer")
     if config.teacher:
         from fer_cli.training.distill import TEACHER_FILE, save_teacher_file, use_teacher
@@ -243,6 +243,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     # The policy is read when layers are built (a resumed model's layers keep theirs from last.keras).
     with placement.strategy.scope(), dtype_policy(config.precision):
         if state_dir is not None:
+            import fer_cli.training.schedules  # noqa: F401  registers the schedule a saved optimizer may hold
             from fer_cli.runtimes.keras_runtime import load_keras_model
             from fer_cli.training.rng_state import restore_rng_states
 
