@@ -16,7 +16,13 @@ as `fer export --calibrate` fits its temperature, and scored on both splits:
 - ``T per view, mean``: one temperature on every view, then average; may change
   a few answers;
 - ``vector``: a temperature and a bias per class on the averaged log-probabilities
-  (Guo et al. 2017's vector scaling); changes answers.
+  (Guo et al. 2017's vector scaling); changes answers;
+- ``ensemble T``: Zhang, Kailkhura and Han's ensemble temperature scaling (ICML
+  2020), a mix of the ``mean, T`` scores, the uncalibrated mean and the uniform
+  distribution, weights and T fitted together; keeps every answer;
+- ``dirichlet``: a full matrix and bias on the averaged log-probabilities (Kull
+  et al. 2019), off-diagonal entries and biases held down by an L2 penalty
+  (their ODIR, weight ``--odir``); changes answers.
 
 The ``floor`` line is the ECE that a perfectly calibrated model with the
 shipped method's test scores would still show, from the finite sample alone:
@@ -60,6 +66,8 @@ def main() -> None:
     parser.add_argument("--data", help="the training data, if it moved since the run (default: the run's data)")
     parser.add_argument("--report-split", default="test", help="the split scored (default: test)")
     parser.add_argument("--draws", type=int, default=200, help="label draws for the ECE floor (default: 200)")
+    parser.add_argument("--odir", type=float, default=1e-3,
+                        help="L2 weight on the Dirichlet map's off-diagonal entries and biases (default: 0.001)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -112,6 +120,35 @@ def main() -> None:
     theta = fit.x
     methods["vector"] = ({"temperature": round(float(1 / theta[0]), 4), "bias": [round(float(b), 3) for b in theta[1:]]},
                          lambda p, th=theta: softmax(log_probabilities(p.mean(axis=1)) * th[0] + th[1:]))
+
+    def mixed(p, th):
+        t, w = th[0], softmax(th[None, 1:])[0]  # weights on a simplex
+        mean = p.mean(axis=1)
+        return w[0] * apply_temperature(mean, t) + w[1] * mean + w[2] / classes
+
+    fit = minimize(lambda th: negative_log_likelihood(mixed(val, th), labels["val"]),
+                   np.r_[methods["mean, T"][0]["temperature"], 2.0, 0.0, 0.0], method="L-BFGS-B",
+                   bounds=[(0.05, 20.0), (-20, 20), (-20, 20), (-20, 20)])
+    theta = fit.x
+    weights = softmax(theta[None, 1:])[0]
+    methods["ensemble T"] = ({"temperature": round(float(theta[0]), 4), "weights": [round(float(w), 4) for w in weights]},
+                             lambda p, th=theta: mixed(p, th))
+
+    def dirichlet(th, lp):
+        matrix, bias = th[: classes * classes].reshape(classes, classes), th[classes * classes:]
+        return softmax(lp @ matrix.T + bias)
+
+    off_diagonal = ~np.eye(classes, dtype=bool)
+
+    def dirichlet_loss(th):
+        matrix = th[: classes * classes].reshape(classes, classes)
+        penalty = np.sum(matrix[off_diagonal] ** 2) + np.sum(th[classes * classes:] ** 2)
+        return negative_log_likelihood(dirichlet(th, logs), labels["val"]) + args.odir * penalty
+
+    start = np.r_[(np.eye(classes) / methods["mean, T"][0]["temperature"]).ravel(), np.zeros(classes)]
+    theta = minimize(dirichlet_loss, start, method="L-BFGS-B").x
+    methods["dirichlet"] = ({"odir": args.odir},
+                            lambda p, th=theta: dirichlet(th, log_probabilities(p.mean(axis=1))))
     methods["none"] = ({}, lambda p: p.mean(axis=1))
 
     result = {"model": str(args.model or args.run), "tta": args.tta, "passes_per_face": int(val.shape[1]), "methods": {}}

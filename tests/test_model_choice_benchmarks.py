@@ -78,14 +78,17 @@ def test_calibration_methods_fit_on_validation_and_score_both_splits(tiny_run):
     result = json.loads(done.stdout)
     assert result["passes_per_face"] == 2
     methods = result["methods"]
-    assert set(methods) == {"mean, T", "log-mean, T", "T per view, mean", "vector", "none"}
+    assert set(methods) == {"mean, T", "log-mean, T", "T per view, mean", "vector", "ensemble T", "dirichlet", "none"}
     plain, scaled = methods["none"], methods["mean, T"]
     for split in ("val", "test"):
-        assert scaled[split]["accuracy"] == plain[split]["accuracy"]  # a temperature changes no answer
+        for name in ("mean, T", "ensemble T"):  # a temperature, or a mix of same-ordered scores, changes no answer
+            assert methods[name][split]["accuracy"] == plain[split]["accuracy"], name
     # Each is fitted by validation NLL, and no scaling (T = 1, no bias) is among its choices.
     for name in ("mean, T", "T per view, mean", "vector"):
         assert methods[name]["val"]["nll"] <= plain["val"]["nll"] + 1e-3, name
     assert methods["vector"]["val"]["nll"] <= scaled["val"]["nll"] + 1e-3  # a temperature alone is a vector scaling
+    assert methods["ensemble T"]["val"]["nll"] <= scaled["val"]["nll"] + 1e-2  # ... and a mix with weight ~1 on it
+    assert sum(methods["ensemble T"]["weights"]) == pytest.approx(1.0, abs=1e-3)
     floor = result["floor"]
     assert floor["draws"] == 5 and 0 <= floor["median_ece"] <= floor["p90_ece"] <= 1
 
