@@ -16,9 +16,9 @@ ops = keras.ops
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """A linear warm-up to the peak learning rate, then a straight line down to 0 at the last step.
 
-    Under a fixed budget of steps, decaying linearly to zero trains better than
-    cosine or step decay (Li, Yumer and Ramanan, "Budgeted Training", ICLR 2020),
-    which is the fast recipe's case.
+    Li, Yumer and Ramanan ("Budgeted Training", ICLR 2020) found that under a
+    fixed budget of steps, decaying linearly to zero trains better than cosine or
+    step decay. On the fast recipe it did not beat cosine (docs/training.md).
 
     Args:
         initial_learning_rate: the rate at step 0, where the warm-up starts.
