@@ -251,10 +251,8 @@ def test_linear_schedule_decays_to_zero_and_survives_a_resume(runner, app, tiny_
     run = tmp_path / "train"
     resumed = runner.invoke(app, ["train", "--resume", str(run), "-q"])  # the saved optimizer's schedule loads
     assert resumed.exit_code == 0, resumed.stderr
-    rates = [float(line.split(",")[line_header(run).index("lr")]) for line in (run / "history.csv").read_text().splitlines()[1:]]
+    from fer_cli.training.run_dir import read_history
+
+    rates = [row["lr"] for row in read_history(run / "history.csv")]
     # Warmed up to the peak by the end of epoch 1, then a straight line: half-way after epoch 2, nothing after 3.
     assert rates == pytest.approx([0.002, 0.001, 0.0], abs=1e-7)
-
-
-def line_header(run: Path) -> list[str]:
-    return (run / "history.csv").read_text().splitlines()[0].split(",")
