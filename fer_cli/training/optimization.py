@@ -21,7 +21,7 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
         from fer_cli.training.schedules import WarmupLinearDecay
 
         start = config.learning_rate / 100 if warmup else config.learning_rate
-        return WarmupLinearDecay(start, config.learning_rate, warmup, total)
+        return WarmupLinearDecay(start, config.learning_rate, total_steps=total, warmup_steps=warmup)
     if warmup:
         return keras.optimizers.schedules.CosineDecay(
             config.learning_rate / 100, total - warmup, warmup_target=config.learning_rate, warmup_steps=warmup

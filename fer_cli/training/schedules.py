@@ -23,15 +23,15 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     Args:
         initial_learning_rate: the rate at step 0, where the warm-up starts.
         peak_learning_rate: the rate at the end of the warm-up, where the decay starts.
-        warmup_steps: steps of linear warm-up. Defaults to `0` (start at the peak).
         total_steps: the step at which the rate reaches 0, warm-up included.
+        warmup_steps: steps of linear warm-up. Defaults to `0` (start at the peak).
 
     Returns:
         Called with the optimizer's step, the learning rate as a float32 scalar.
     """
 
-    def __init__(self, initial_learning_rate: float, peak_learning_rate: float, warmup_steps: int = 0,
-                 total_steps: int = 1):
+    def __init__(self, initial_learning_rate: float, peak_learning_rate: float, total_steps: int,
+                 warmup_steps: int = 0):
         if not 0 <= warmup_steps < total_steps:
             raise ValueError(f"warmup_steps must be in [0, total_steps), not {warmup_steps} of {total_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
