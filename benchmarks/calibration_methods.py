@@ -82,6 +82,8 @@ def main() -> None:
     from fer_cli.views import TTA, views
     from validation_split import shared_validation
 
+    if args.odir < 0:
+        parser.error(f"--odir must be 0 or more, not {args.odir}")
     if not args.run.is_dir():
         parser.error(f"{args.run} is not a run folder: give the run whose config names the validation split")
     try:

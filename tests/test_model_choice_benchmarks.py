@@ -94,3 +94,5 @@ def test_calibration_methods_fit_on_validation_and_score_both_splits(tiny_run):
 
     no_run = _benchmark("calibration_methods.py", str(tiny_run / "best.keras"))
     assert no_run.returncode == 2
+    negative = _benchmark("calibration_methods.py", str(tiny_run), "--odir", "-1")
+    assert negative.returncode == 2 and "--odir must be 0 or more" in negative.stderr
