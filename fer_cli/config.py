@@ -69,6 +69,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weight: str = "none"
     patience: int = 0
+    time_budget: float | None = None
     ema: float = 0.0
     precision: str = "float32"
     report_split: str | None = None
@@ -103,6 +104,9 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
             (0 <= self.warmup_epochs < self.epochs or self.warmup_epochs == 0, "warmup_epochs must be below epochs"),
             (self.patience >= 0, "patience must not be negative"),
+            (self.time_budget is None or self.time_budget > 0, "time_budget is minutes of training, more than 0"),
+            (not (self.time_budget and self.strategy == "multi-worker"),
+             "time_budget needs one machine (each worker would plan its own epochs); set epochs for a multi-worker run"),
             (self.class_weight in CLASS_WEIGHTS, f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}"),
             (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),

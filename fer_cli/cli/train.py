@@ -32,6 +32,7 @@ from fer_cli.cli.train_options import (
     TeacherOpt,
     TeacherWeightOpt,
     TensorboardOpt,
+    TimeBudgetOpt,
     TranslateOpt,
     WarmupOpt,
     WeightDecayOpt,
@@ -66,6 +67,7 @@ def train(
     label_smoothing: LabelSmoothingOpt = None,
     class_weight: ClassWeightOpt = None,
     patience: PatienceOpt = None,
+    time_budget: TimeBudgetOpt = None,
     ema: EmaOpt = None,
     precision: PrecisionOpt = None,
     report_split: ReportSplitOpt = None,
@@ -97,6 +99,8 @@ def train(
       fer train images/ --model resnet_m --optimizer adamw --lr 0.002 --schedule cosine --flip --erasing 0.4
 
       fer train images/ --config configs/fast.yaml
+
+      fer train images/ --model resnet_s2 --schedule cosine --epochs 60 --time-budget 30
 
       run=$(fer train images/ --epochs 5 | tail -1); fer evaluate images/ --model $run
 
@@ -137,6 +141,7 @@ def train(
         "label_smoothing": label_smoothing,
         "class_weight": class_weight,
         "patience": patience,
+        "time_budget": time_budget,
         "ema": ema,
         "precision": precision,
         "report_split": report_split,

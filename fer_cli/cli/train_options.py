@@ -32,6 +32,7 @@ WarmupOpt = Annotated[Optional[int], _option("--warmup-epochs", "Linear warm-up 
 LabelSmoothingOpt = Annotated[Optional[float], _option("--label-smoothing", "Share of the target mass spread over all classes.", "0")]
 ClassWeightOpt = Annotated[Optional[str], _option("--class-weight", f"{', '.join(CLASS_WEIGHTS)}: loss weights for rare classes.", "none")]
 PatienceOpt = Annotated[Optional[int], _option("--patience", "Early stopping after this many epochs without a better validation accuracy (0 = off).", "0")]
+TimeBudgetOpt = Annotated[Optional[float], _option("--time-budget", "Minutes of training: plans the epochs that fit (at most --epochs), re-planned after each one, and decays the schedule to 0 at the last.")]
 EmaOpt = Annotated[Optional[float], _option("--ema", "Momentum of an exponential moving average of the weights, e.g. 0.999 (0 = off).", "0")]
 PrecisionOpt = Annotated[Optional[str], _option("--precision", f"{', '.join(PRECISIONS)}: mixed_bfloat16 computes in bfloat16 (faster on CPUs with AVX512_BF16 or AMX and on recent GPUs); best.keras is float32 either way.", "float32")]
 ReportSplitOpt = Annotated[Optional[str], _option("--report-split", "Also measure this split (e.g. test) after every epoch; never used for selection.")]

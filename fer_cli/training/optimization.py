@@ -17,6 +17,12 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
         return config.learning_rate
     total = config.epochs * steps_per_epoch
     warmup = config.warmup_epochs * steps_per_epoch
+    if config.time_budget:
+        # Planned for `epochs`, the most the run may have; the TimeBudget callback moves the end to what fits.
+        from fer_cli.training.schedules import ReplannableDecay
+
+        start = config.learning_rate / 100 if warmup else config.learning_rate
+        return ReplannableDecay(start, config.learning_rate, total_steps=total, warmup_steps=warmup, shape=config.schedule)
     if config.schedule == "linear":
         from fer_cli.training.schedules import WarmupLinearDecay
 

@@ -48,10 +48,12 @@ class TrainResult:
 
 
 def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int, history: list, state: dict,
-                   quiet: bool, measure_split, chief: bool = True) -> list:
+                   quiet: bool, measure_split, chief: bool = True, schedule=None) -> list:
     """The callbacks of a run, in the order they must run at each epoch end.
 
-    EMA weights are swapped in first, so validation, the extra-split report and
+    With a time budget, its re-planning comes first, so that everything after it
+    (the checkpoint's saved optimizer and ``state.json`` above all) sees the new plan.
+    EMA weights are swapped in next, so validation, the extra-split report and
     ``best.keras`` see the averaged weights (``last.keras`` keeps the raw ones,
     to resume from); the checkpoint writes the history that the curves are drawn from. Only the chief draws curves and logs TensorBoard;
     other workers of a multi-worker run only checkpoint, into their own folder.
@@ -59,6 +61,7 @@ def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int
     Args:
         measure_split: returns a `SplitReport` measure for a split name.
         chief: this process writes the run folder. Defaults to `True`.
+        schedule: the optimizer's `ReplannableDecay`, which a time budget re-plans. Defaults to `None`.
     """
     from fer_cli.tf_env import keras as _keras
     from fer_cli.training.callbacks import (
@@ -67,6 +70,7 @@ def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int
         RichProgress,
         RunCheckpoint,
         SplitReport,
+        TimeBudget,
         TrainingCurves,
     )
     from fer_cli.training.run_dir import TENSORBOARD_DIR
@@ -74,15 +78,23 @@ def make_callbacks(config: TrainConfig, run_dir: Path, has_val: bool, steps: int
     keras = _keras()
     monitor = "val_accuracy" if has_val else "accuracy"
     callbacks: list = []
+    planned = lambda: config.epochs  # noqa: E731
+    if config.time_budget:
+        seconds_done = float(history[-1].get("seconds", 0.0)) if history else 0.0
+        budget = TimeBudget(config.time_budget, config.epochs, steps, schedule, seconds_done,
+                            state.get("planned_epochs"), quiet)
+        callbacks.append(budget)
+        planned = lambda: budget.planned  # noqa: E731
     ema = EMAWeights() if config.ema else None
     if ema:
         callbacks.append(ema)
     if config.report_split:
         callbacks.append(SplitReport(config.report_split, measure_split(config.report_split)))
-    callbacks.append(RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best"), ema=ema))
+    callbacks.append(RunCheckpoint(run_dir, monitor=monitor, history=history, best=state.get("best"), ema=ema,
+                                   planned=planned))
     if chief:
         callbacks.append(TrainingCurves(run_dir))
-    callbacks += [GracefulStop(), RichProgress(config.epochs, steps, quiet)]
+    callbacks += [GracefulStop(), RichProgress(planned, steps, quiet)]
     if config.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / TENSORBOARD_DIR), write_graph=False, profile_batch=0))
     if config.patience:
@@ -108,6 +120,15 @@ def _fit_measure(inputs):
         return measure
 
     return for_split
+
+
+def _replannable(optimizer):
+    """The optimizer's learning-rate schedule if a time budget can re-plan it, else `None`."""
+    from fer_cli.training.schedules import ReplannableDecay
+
+    # Keras keeps the schedule object only in a private attribute; `learning_rate` gives its current value.
+    schedule = getattr(optimizer, "_learning_rate", None)
+    return schedule if isinstance(schedule, ReplannableDecay) else None
 
 
 def _resume_state(run_dir: Path) -> tuple[TrainConfig, Path, list, dict]:
@@ -215,7 +236,7 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     if state_dir is not None:
         _check_same_data(state_dir, inputs)
         planned = state.get("planned_epochs")
-        if planned and planned != config.epochs and config.schedule in ("cosine", "linear"):
+        if planned and planned != config.epochs and config.schedule in ("cosine", "linear") and not config.time_budget:
             # The saved optimizer carries a schedule built for the planned epochs: past them it would train at ~0.
             raise UsageError(f"the run's {config.schedule} schedule was built for {planned} epochs, its config.yaml now says "
                              f"{config.epochs}; start a new run with --init-weights {run_dir} to train longer")
@@ -274,8 +295,10 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
     if config.teacher:
         save_teacher_file(state_dir / TEACHER_FILE, teacher)  # what `--resume` trains on
 
-    if done >= config.epochs:
-        output.info(f"{run_dir} already finished its {config.epochs} epochs")
+    # A time-budgeted run ends where its last plan did; its epochs are only a ceiling.
+    target = min(config.epochs, state.get("planned_epochs") or config.epochs) if config.time_budget else config.epochs
+    if done >= target:
+        output.info(f"{run_dir} already finished its {target} epochs")
         return TrainResult(run_dir, done, False, state.get("best"), 0.0)
 
     if not quiet:
@@ -296,12 +319,13 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
         loop = DistributedLoop(placement, model, inputs, config, done, weights)
         callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, loop.steps, history, state, quiet,
-                                   loop.split_measure, chief=placement.is_chief)
+                                   loop.split_measure, chief=placement.is_chief, schedule=_replannable(model.optimizer))
         loop.run(callbacks)
     else:
         from fer_cli.training.pipeline import epochs_of
 
-        callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, steps, history, state, quiet, _fit_measure(inputs))
+        callbacks = make_callbacks(config, state_dir, inputs.val_count > 0, steps, history, state, quiet, _fit_measure(inputs),
+                                   schedule=_replannable(model.optimizer))
         # One dataset for the remaining epochs, epoch e being a function of (seed, e) only;
         # class weights ride along as sample weights (see pipeline.sample_weights).
         train_batches = epochs_of(lambda e: inputs.train(config.batch_size, config.seed, None, e, steps, weights),

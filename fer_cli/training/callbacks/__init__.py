@@ -5,6 +5,7 @@ from fer_cli.training.callbacks.graceful_stop import GracefulStop
 from fer_cli.training.callbacks.rich_progress import RichProgress
 from fer_cli.training.callbacks.run_checkpoint import RunCheckpoint
 from fer_cli.training.callbacks.split_report import SplitReport
+from fer_cli.training.callbacks.time_budget import TimeBudget
 from fer_cli.training.callbacks.training_curves import TrainingCurves
 
-__all__ = ["EMAWeights", "GracefulStop", "RichProgress", "RunCheckpoint", "SplitReport", "TrainingCurves"]
+__all__ = ["EMAWeights", "GracefulStop", "RichProgress", "RunCheckpoint", "SplitReport", "TimeBudget", "TrainingCurves"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from fer_cli import output
 from fer_cli.tf_env import keras as _keras
@@ -19,19 +20,23 @@ class RichProgress(keras.callbacks.Callback):
     """Shows each epoch's progress and metrics on stderr.
 
     Args:
-        epochs: the planned number of epochs.
+        epochs: the planned number of epochs, or a callable returning it (a `TimeBudget` re-plans them).
         steps: batches per epoch.
         quiet: no bar and no per-epoch lines. Defaults to `False`.
     """
 
-    def __init__(self, epochs: int, steps: int, quiet: bool = False):
+    def __init__(self, epochs: int | Callable[[], int], steps: int, quiet: bool = False):
         super().__init__()
-        self.epochs = epochs
+        self._epochs = epochs
         self.steps = steps
         self.quiet = quiet
         self._bar = output.progress(quiet)
         self._task = None
         self._start = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return self._epochs() if callable(self._epochs) else self._epochs
 
     def on_train_begin(self, logs=None) -> None:
         self._bar.start()

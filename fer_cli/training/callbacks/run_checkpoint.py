@@ -39,16 +39,18 @@ class RunCheckpoint(keras.callbacks.Callback):
         history: rows of epochs already done (when resuming). Defaults to `None`.
         best: best monitored value so far (when resuming). Defaults to `None`.
         ema: the run's `EMAWeights` callback, if it averages weights. Defaults to `None`.
+        planned: returns the epochs planned now, which a `TimeBudget` re-plans. Defaults to the epochs Keras trains to.
     """
 
     def __init__(self, run_dir: Path, monitor: str = "val_accuracy", history: list | None = None, best: float | None = None,
-                 ema=None):
+                 ema=None, planned=None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.monitor = monitor
         self.history = list(history or [])
         self.best = best
         self.ema = ema
+        self.planned = planned or (lambda: self.params.get("epochs"))
         self._start = 0.0
         self._offset = float(self.history[-1].get("seconds", 0.0)) if self.history else 0.0
 
@@ -72,7 +74,7 @@ class RunCheckpoint(keras.callbacks.Callback):
                 float32_copy(self.model).save(tmp)
         self.history.append(row)
         self._write_history()
-        state = {"epochs_done": epoch + 1, "planned_epochs": self.params.get("epochs"), "best": self.best,
+        state = {"epochs_done": epoch + 1, "planned_epochs": self.planned(), "best": self.best,
                  "monitor": self.monitor, "rng": rng_states(self.model)}
         write_text(self.run_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
