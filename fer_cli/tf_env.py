@@ -7,8 +7,8 @@ failures; `use_tensorflow_backend` sets ``KERAS_BACKEND`` before Keras is
 first imported. Importing this module does it, and so does importing
 `fer_cli.cli`.
 
-TensorFlow prints start-up notices (the oneDNN notice and absl's "before
-InitializeLog" banner) straight to file descriptor 2, below Python, where
+TensorFlow prints start-up notices (the oneDNN notice, absl's "before
+InitializeLog" banner, CUDA's failure to find a GPU) straight to file descriptor 2, below Python, where
 ``TF_CPP_MIN_LOG_LEVEL`` does not reach them. stderr is for messages people
 need, so during the import fd 2 goes through a filter that drops those known
 lines and passes everything else on, at once: the last words of an import
@@ -39,6 +39,8 @@ START_UP_NOISE = (
     r"^I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on",
     # The `tensorflow` wheel (with CUDA support) on a machine without a GPU driver, before logging is set up.
     r"^I\d{4} [\d:.]+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine",
+    # The same wheel where the CUDA libraries are installed but no GPU is there, when devices are first listed.
+    r"^E\d{4} [\d:.]+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit",
 )
 
 # Run by a child Python: copies stdin to stdout line by line, minus lines matching argv[1].
@@ -149,7 +151,10 @@ def _import(name: str) -> ModuleType:
     use_tensorflow_backend()
     if sys.modules.get("tensorflow") is None:
         with filtered_stderr():
-            optional.require("tensorflow")  # the noisy part; keras rides on it
+            tf = optional.require("tensorflow")  # the noisy part; keras rides on it
+            # Listing the devices loads the CUDA driver, which logs its own failure on a machine without a
+            # GPU; done here, inside the filter, rather than at the first op. It leaves the runtime unstarted.
+            tf.config.list_physical_devices()
     module = optional.require(name)
     _warn_replaced_backend()  # only once Keras is there to use the backend
     if name == "keras" and module.backend.backend() != BACKEND:

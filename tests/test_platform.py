@@ -85,10 +85,11 @@ def test_keras_imported_with_another_backend_before_fer_is_a_clear_error(tmp_pat
 
 
 def _fake_tensorflow(root: Path, body: str) -> Path:
-    """A `tensorflow` package under `root` whose import runs `body`."""
+    """A `tensorflow` package under `root` whose import runs `body`; `body` may define its own `config`."""
     package = root / "tensorflow"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text("import os\n" + body)
+    config = "class config:\n    @staticmethod\n    def list_physical_devices(kind=None):\n        return []\n"
+    (package / "__init__.py").write_text("import os\n" + config + body)
     return root
 
 
@@ -120,17 +121,24 @@ def test_known_start_up_noise_is_dropped_and_other_lines_kept(tmp_path):
         "I0000 00:00:1795611755.812345    4435 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
         "GPU will not be used.\n"
     )
-    fake = _fake_tensorflow(tmp_path, f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n")
+    # The CUDA wheel with the CUDA libraries but no GPU, when the devices are listed.
+    no_gpu = b"E0000 00:00:1796351613.051037   22074 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+    config = f"class config:\n    @staticmethod\n    def list_physical_devices(kind=None):\n        os.write(2, {no_gpu!r})\n        return []\n"
+    fake = _fake_tensorflow(
+        tmp_path, f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n" + config
+    )
     result = _python("from fer_cli.tf_env import tensorflow; tensorflow(); print('ok')", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert "something people should see" in result.stderr
     assert "oneDNN" not in result.stderr and "absl::InitializeLog" not in result.stderr
-    assert "cuda drivers" not in result.stderr
+    assert "cuda drivers" not in result.stderr and "cuInit" not in result.stderr
 
 
 def test_real_tensorflow_import_leaves_stderr_empty():
-    result = _python("from fer_cli.tf_env import keras; keras(); print('ok')", _env(FER_DEBUG=None, TF_CPP_MIN_LOG_LEVEL=None))
+    # Devices listed and an op run after the import: where CUDA is installed without a GPU, they log too.
+    code = "from fer_cli.tf_env import keras; k = keras(); k.ops.add(1.0, 1.0); print('ok')"
+    result = _python(code, _env(FER_DEBUG=None, TF_CPP_MIN_LOG_LEVEL=None))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
 
