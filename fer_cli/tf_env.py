@@ -8,12 +8,13 @@ first imported. Importing this module does it, and so does importing
 `fer_cli.cli`.
 
 TensorFlow prints start-up notices (the oneDNN notice, absl's "before
-InitializeLog" banner, CUDA's failure to find a GPU) straight to file descriptor 2, below Python, where
-``TF_CPP_MIN_LOG_LEVEL`` does not reach them. stderr is for messages people
-need, so during the import fd 2 goes through a filter that drops those known
-lines and passes everything else on, at once: the last words of an import
-that fails or aborts (missing CPU features, ABI mismatches) still reach the
-user. ``FER_DEBUG=1`` turns the filter off.
+InitializeLog" banner, CUDA's failure to find a GPU) straight to file
+descriptor 2, below Python, where ``TF_CPP_MIN_LOG_LEVEL`` does not reach
+them. stderr is for messages people need, so during the import fd 2 goes
+through a filter that drops those known lines and passes everything else on,
+at once: the last words of an import that fails or aborts (missing CPU
+features, ABI mismatches) still reach the user. ``FER_DEBUG=1`` turns the
+filter off.
 
 Callers import TensorFlow or Keras through `tensorflow()` and `keras()`,
 inside the functions that need them, so that ``fer --help`` never pays for it.

@@ -84,11 +84,12 @@ def test_keras_imported_with_another_backend_before_fer_is_a_clear_error(tmp_pat
 # --- fd 2 during the TensorFlow import (issue 12, item 13) -------------------------------------
 
 
-def _fake_tensorflow(root: Path, body: str) -> Path:
-    """A `tensorflow` package under `root` whose import runs `body`; `body` may define its own `config`."""
+def _fake_tensorflow(root: Path, body: str, on_listing_devices: str = "pass") -> Path:
+    """A `tensorflow` package under `root` whose import runs `body`, and `tf.config.list_physical_devices` runs
+    `on_listing_devices` (one statement)."""
     package = root / "tensorflow"
     package.mkdir(parents=True)
-    config = "class config:\n    @staticmethod\n    def list_physical_devices(kind=None):\n        return []\n"
+    config = f"class config:\n    @staticmethod\n    def list_physical_devices(device_type=None):\n        {on_listing_devices}\n        return []\n"
     (package / "__init__.py").write_text("import os\n" + config + body)
     return root
 
@@ -123,9 +124,10 @@ def test_known_start_up_noise_is_dropped_and_other_lines_kept(tmp_path):
     )
     # The CUDA wheel with the CUDA libraries but no GPU, when the devices are listed.
     no_gpu = b"E0000 00:00:1796351613.051037   22074 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
-    config = f"class config:\n    @staticmethod\n    def list_physical_devices(kind=None):\n        os.write(2, {no_gpu!r})\n        return []\n"
     fake = _fake_tensorflow(
-        tmp_path, f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n" + config
+        tmp_path,
+        f"os.write(2, {noise.encode()!r})\nos.write(2, b'W something people should see\\n')\n",
+        on_listing_devices=f"os.write(2, {no_gpu!r})",
     )
     result = _python("from fer_cli.tf_env import tensorflow; tensorflow(); print('ok')", _env(PYTHONPATH=str(fake), FER_DEBUG=None))
     assert result.returncode == 0, result.stderr
