@@ -109,7 +109,7 @@ class TrainConfig:
              "time_budget needs one machine (each worker would plan its own epochs); set epochs for a multi-worker run"),
             (self.class_weight in CLASS_WEIGHTS, f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}"),
             (self.ema == 0 or 0.9 <= self.ema < 1, "ema must be 0 (off) or a momentum in [0.9, 1)"),
-            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
+            (self.precision in PRECISION_SETTINGS, f"precision must be one of {', '.join(PRECISION_SETTINGS)}"),
             (self.strategy in STRATEGIES, f"strategy must be one of {', '.join(STRATEGIES)}"),
             (self.shuffle_buffer >= 1, "shuffle_buffer must be at least 1"),
             (0 < self.teacher_weight <= 1, "teacher_weight is the teacher's share of the targets, in (0, 1]"),
@@ -129,6 +129,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "linear", "plateau")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies; fer_cli.training.precision says when each pays
+PRECISION_SETTINGS = ("auto", *PRECISIONS)  # auto: bfloat16 where the machine computes it natively, written resolved
 
 
 class StrategyName(str, Enum):

@@ -23,8 +23,77 @@ def _compute_dtypes(model_file: Path) -> set[str]:
 
 
 def test_unknown_precision_is_refused():
-    with pytest.raises(ConfigError, match="precision must be one of float32, mixed_bfloat16"):
+    with pytest.raises(ConfigError, match="precision must be one of auto, float32, mixed_bfloat16"):
         load_config(overrides={"precision": "float16"})
+
+
+X86_CPUINFO = """processor\t: 0
+vendor_id\t: {vendor}
+flags\t\t: fpu sse2 avx2 fma {extra}
+bogomips\t: 4890.81
+"""
+
+
+@pytest.mark.parametrize(("flags", "gpus", "native"), [
+    ({"avx2", "fma"}, [], False),  # an AVX2-only CPU (this project's AMD EPYC) emulates bfloat16
+    ({"avx2", "avx512f", "avx512_bf16"}, [], True),  # Cooper Lake, Zen 4 and later
+    ({"avx2", "amx_bf16", "amx_tile"}, [], True),  # Sapphire Rapids
+    (None, [], False),  # flags unknown (macOS, Windows): float32, never slower
+    ({"avx2"}, [(8, 0), (9, 0)], True),  # A100, H100: the GPUs decide, not the CPU
+    ({"avx512_bf16"}, [(7, 5)], False),  # a T4 emulates bfloat16 whatever the CPU has
+    ({"avx2"}, [(8, 6), (7, 0)], False),  # one old GPU among the replicas slows every step
+])
+def test_native_bfloat16_follows_the_hardware_that_trains(flags, gpus, native):
+    from fer_cli.training.precision import native_bfloat16
+
+    assert native_bfloat16(gpus, flags) is native
+
+
+def test_cpu_flags_are_read_from_cpuinfo():
+    from fer_cli.training.precision import cpu_flags
+
+    assert "avx512_bf16" in cpu_flags(X86_CPUINFO.format(vendor="GenuineIntel", extra="avx512f avx512_bf16"))
+    assert cpu_flags(X86_CPUINFO.format(vendor="AuthenticAMD", extra="")) == {"fpu", "sse2", "avx2", "fma"}
+    assert cpu_flags("processor\t: 0\nFeatures\t: fp asimd bf16\n") == {"fp", "asimd", "bf16"}  # Arm's spelling
+    assert cpu_flags("processor\t: 0\n") is None
+
+
+def test_auto_precision_resolves_for_this_machine(monkeypatch):
+    from fer_cli.training import precision
+
+    monkeypatch.setattr(precision, "_gpu_capabilities", lambda: [])
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    assert precision.resolve_precision("auto") == "float32"
+    assert precision.emulated_bfloat16_warning("mixed_bfloat16").startswith("this machine has no native bfloat16")
+    assert precision.resolve_precision("mixed_bfloat16") == "mixed_bfloat16", "an explicit choice stands"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert precision.resolve_precision("auto") == "mixed_bfloat16"
+    assert precision.emulated_bfloat16_warning("mixed_bfloat16") is None
+    assert precision.emulated_bfloat16_warning("float32") is None
+
+
+def test_auto_precision_is_written_resolved_into_the_run(runner, app, tiny_data, tmp_path, monkeypatch):
+    from fer_cli.training import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})  # as on a CPU with AVX512_BF16
+    result = runner.invoke(app, ["train", str(tiny_data), "--model", "seed", "--epochs", "1", "--batch-size", "16",
+                                      "--precision", "auto", "--runs-dir", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.stderr
+    run = Path(result.stdout.strip().splitlines()[-1])
+    assert yaml.safe_load((run / "config.yaml").read_text())["precision"] == "mixed_bfloat16"
+    assert _compute_dtypes(run / "last.keras") == {"bfloat16"}
+
+
+def test_emulated_bfloat16_is_a_warning_on_stderr(runner, app, tiny_data, tmp_path, monkeypatch):
+    from fer_cli.training import precision
+
+    monkeypatch.setattr(precision, "_gpu_capabilities", lambda: [])
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
+    result = runner.invoke(app, ["train", str(tiny_data), "--model", "seed", "--epochs", "1", "--batch-size", "16",
+                                      "--precision", "mixed_bfloat16", "--runs-dir", str(tmp_path), "--no-tensorboard"])
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: this machine has no native bfloat16" in " ".join(result.stderr.split())
+    assert "no native bfloat16" not in result.stdout, "stdout stays data"
 
 
 def test_float32_copy_has_the_same_weights_and_computes_in_float32():

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fer_cli.config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES
+from fer_cli.config import CLASS_WEIGHTS, OPTIMIZERS, PRECISION_SETTINGS, SCHEDULES
 
 RECIPE = "Recipe (config keys)"
 AUGMENT = "Augmentation (config augment.*)"
@@ -34,7 +34,7 @@ ClassWeightOpt = Annotated[Optional[str], _option("--class-weight", f"{', '.join
 PatienceOpt = Annotated[Optional[int], _option("--patience", "Early stopping after this many epochs without a better validation accuracy (0 = off).", "0")]
 TimeBudgetOpt = Annotated[Optional[float], _option("--time-budget", "Minutes of training: plans the epochs that fit (at most --epochs), re-planned after each one, and decays the schedule to 0 at the last.")]
 EmaOpt = Annotated[Optional[float], _option("--ema", "Momentum of an exponential moving average of the weights, e.g. 0.999 (0 = off).", "0")]
-PrecisionOpt = Annotated[Optional[str], _option("--precision", f"{', '.join(PRECISIONS)}: mixed_bfloat16 computes in bfloat16 (faster on CPUs with AVX512_BF16 or AMX and on recent GPUs); best.keras is float32 either way.", "float32")]
+PrecisionOpt = Annotated[Optional[str], _option("--precision", f"{', '.join(PRECISION_SETTINGS)}: mixed_bfloat16 computes in bfloat16 (faster on CPUs with AVX512_BF16 or AMX and on GPUs from Ampere on, several times slower elsewhere); auto picks it only there. best.keras is float32 either way.", "float32")]
 ReportSplitOpt = Annotated[Optional[str], _option("--report-split", "Also measure this split (e.g. test) after every epoch; never used for selection.")]
 TensorboardOpt = Annotated[Optional[bool], _option("--tensorboard/--no-tensorboard", "TensorBoard logs in the run folder.", "on")]
 TeacherOpt = Annotated[Optional[str], _option("--teacher", "Distil a trained model: a run folder, a model file (an ensemble from `fer export A B` too) or `default`; it predicts the training images once.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -228,6 +229,13 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
     # First of all TensorFlow work: a multi-worker strategy must exist before any op runs.
     placement = make_placement(config.strategy)
+    from fer_cli.training.precision import emulated_bfloat16_warning, resolve_precision
+
+    # `auto` is settled here, so config.yaml records the precision the run trained in.
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision))
+    warning = emulated_bfloat16_warning(config.precision)
+    if warning and not quiet:
+        output.warn(warning)
     if config.batch_size % placement.replicas:
         raise ConfigError(f"batch_size {config.batch_size} must be a multiple of the {placement.replicas} replicas")
     from fer_cli.training.inputs import open_inputs
