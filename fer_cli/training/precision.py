@@ -6,8 +6,8 @@ has float32's exponent range). It is faster where the processor multiplies bfloa
 natively (x86 CPUs with AVX512_BF16 or AMX, recent GPUs and TPUs) and slower where it
 is emulated; `benchmarks/train_speed.py --precision` measures both side by side.
 ``auto`` (`resolve_precision`) picks bfloat16 only where it is native: on an AMD EPYC
-with AVX2 but no AVX512_BF16, emulated bfloat16 trained `resnet_s2` at 13.7 images/s
-against 100.5 in float32.
+with AVX2 but no AVX512_BF16, emulated bfloat16 trained `resnet_s2` at 14.2 images/s
+against 94.4 in float32 (side by side, `benchmarks/train_speed.py`).
 
 Only training runs in bfloat16: ``best.keras`` is saved as a float32 model
 (`float32_copy`), so evaluation, prediction, export and ONNX Runtime see the same
