@@ -63,13 +63,14 @@ def test_auto_precision_resolves_for_this_machine(monkeypatch):
 
     monkeypatch.setattr(precision, "_gpu_capabilities", lambda: [])
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "fma"})
-    assert precision.resolve_precision("auto") == "float32"
-    assert precision.emulated_bfloat16_warning("mixed_bfloat16").startswith("this machine has no native bfloat16")
-    assert precision.resolve_precision("mixed_bfloat16") == "mixed_bfloat16", "an explicit choice stands"
+    assert precision.resolve_precision("auto") == ("float32", None)
+    policy, warning = precision.resolve_precision("mixed_bfloat16")
+    assert policy == "mixed_bfloat16", "an explicit choice stands"
+    assert warning.startswith("this machine has no native bfloat16")
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
-    assert precision.resolve_precision("auto") == "mixed_bfloat16"
-    assert precision.emulated_bfloat16_warning("mixed_bfloat16") is None
-    assert precision.emulated_bfloat16_warning("float32") is None
+    assert precision.resolve_precision("auto") == ("mixed_bfloat16", None)
+    assert precision.resolve_precision("mixed_bfloat16") == ("mixed_bfloat16", None)
+    assert precision.resolve_precision("float32") == ("float32", None)
 
 
 def test_auto_precision_is_written_resolved_into_the_run(runner, app, tiny_data, tmp_path, monkeypatch):

@@ -66,32 +66,30 @@ def native_bfloat16(gpu_capabilities: list[tuple[int, int]], flags: set[str] | N
         several times slower, float32 is never wrong.
     """
     if gpu_capabilities:
-        return all(tuple(c) >= BFLOAT16_GPU_CAPABILITY for c in gpu_capabilities)
+        return all(c >= BFLOAT16_GPU_CAPABILITY for c in gpu_capabilities)
     return bool(flags and flags.intersection(BFLOAT16_CPU_FLAGS))
 
 
-def resolve_precision(name: str) -> str:
-    """The Keras dtype policy for the config's `precision`: ``auto`` becomes one of the two.
+def resolve_precision(name: str) -> tuple[str, str | None]:
+    """The Keras dtype policy for the config's `precision`, probing the hardware once.
 
     Args:
         name: ``auto``, ``float32`` or ``mixed_bfloat16``.
 
     Returns:
-        `name` itself, unless it is ``auto``: then ``mixed_bfloat16`` where
-        `native_bfloat16` says so for this machine's GPUs (or CPU), else ``float32``.
+        The policy and a warning (or `None`). ``auto`` becomes ``mixed_bfloat16`` where
+        `native_bfloat16` says so for this machine's GPUs (or CPU), else ``float32``;
+        an explicit ``mixed_bfloat16`` stands, with a warning where it would be emulated.
     """
-    if name != "auto":
-        return name
-    return "mixed_bfloat16" if native_bfloat16(_gpu_capabilities(), cpu_flags()) else "float32"
-
-
-def emulated_bfloat16_warning(name: str) -> str | None:
-    """A warning for an explicit ``mixed_bfloat16`` on a machine that would emulate it, else `None`."""
-    if name != "mixed_bfloat16" or native_bfloat16(_gpu_capabilities(), cpu_flags()):
-        return None
-    return ("this machine has no native bfloat16 (no GPU of compute capability 8.0 or more, no AVX512_BF16 or AMX "
-            "on the CPU, or flags that cannot be read): mixed_bfloat16 may be several times slower than float32 "
-            "here; `precision: auto` picks for you")
+    if name == "float32":
+        return name, None
+    native = native_bfloat16(_gpu_capabilities(), cpu_flags())
+    if name == "auto":
+        return ("mixed_bfloat16" if native else "float32"), None
+    return name, None if native else (
+        "this machine has no native bfloat16 (no GPU of compute capability 8.0 or more, no AVX512_BF16 or AMX "
+        "on the CPU, or flags that cannot be read): mixed_bfloat16 may be several times slower than float32 "
+        "here; `precision: auto` picks for you")
 
 
 def _gpu_capabilities() -> list[tuple[int, int]]:

@@ -229,11 +229,11 @@ def fit(config: TrainConfig | None, dataset_loader, resume: Path | None = None, 
 
     # First of all TensorFlow work: a multi-worker strategy must exist before any op runs.
     placement = make_placement(config.strategy)
-    from fer_cli.training.precision import emulated_bfloat16_warning, resolve_precision
+    from fer_cli.training.precision import resolve_precision
 
     # `auto` is settled here, so config.yaml records the precision the run trained in.
-    config = dataclasses.replace(config, precision=resolve_precision(config.precision))
-    warning = emulated_bfloat16_warning(config.precision)
+    precision, warning = resolve_precision(config.precision)
+    config = dataclasses.replace(config, precision=precision)
     if warning and not quiet:
         output.warn(warning)
     if config.batch_size % placement.replicas:
