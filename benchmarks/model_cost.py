@@ -77,7 +77,7 @@ def main() -> None:
 
 def _onnx(ref) -> Path:
     """The ONNX file to time: the model itself, or the ONNX twin of a Keras model (exported once, as `fer predict` does)."""
-    from fer_cli.export import onnx_twin
+    from fer_cli.exporting.exporter import onnx_twin
 
     timed = onnx_twin(ref)
     if timed.format != "onnx":

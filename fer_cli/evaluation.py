@@ -5,7 +5,7 @@ One path serves ``fer evaluate`` and any validation after training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class Report:
         probabilities: the model's class probabilities (N, classes), for the calibration
             metrics; without them those are `None`.
         temperature: the temperature built into the model (`fer export --calibrate`), if any.
+        model, data, split, tta: what was measured on what, as `to_dict` reports it.
+        seconds: the time the model took to predict the split.
+        notes: what a person should know about the measurement (not part of `to_dict`).
     """
 
     classes: tuple[str, ...]
@@ -38,6 +41,7 @@ class Report:
     split: str = ""
     tta: str = "none"
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain JSON-ready values."""
@@ -153,15 +157,17 @@ def map_labels(data_classes: tuple[str, ...], model_classes: tuple[str, ...], la
     return table[labels]
 
 
-def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[str, ...], images: np.ndarray, labels: np.ndarray) -> Report:
+def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[str, ...], images: np.ndarray,
+                   labels: np.ndarray, **about: str | float | None) -> Report:
     """Predict every image of a split and compare its labels with the top class and with the scores.
 
     Args:
-        runtime: a loaded runtime (see `fer_cli.runtimes`).
+        runtime: a loaded runtime (see `fer_cli.runtimes`); images are fitted to its ``card`` where it has one.
         model_classes: the model's class names.
         data_classes: the data set's class names.
-        images: uint8 (N, 48, 48).
+        images: uint8 (N, H, W) gray.
         labels: data class indices (N,).
+        about: the `Report` fields that say what was measured: model, data, split, tta, temperature.
 
     Returns:
         The report (metrics are computed by `Report.to_dict`).
@@ -169,34 +175,28 @@ def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[
     import time
 
     y_true = map_labels(data_classes, model_classes, labels)
+    card = getattr(runtime, "card", None)
     start = time.perf_counter()
-    probabilities = runtime.predict(images.astype(np.float32)[..., None])
+    probabilities = runtime.predict(fit_images(images, card.input_size, card.channels) if card else
+                                    images.astype(np.float32)[..., None])
     seconds = time.perf_counter() - start
     return Report(classes=model_classes, y_true=y_true, y_pred=probabilities.argmax(axis=1), probabilities=probabilities,
-                  seconds=seconds)
+                  seconds=seconds, **about)
 
 
-def built_in_temperature(runtime, ref) -> float | None:
-    """The temperature built into a model by `fer export --calibrate`, or `None`.
+def fit_images(images: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """Gray uint8 images (N, H, W) as a model's float32 input (N, size, size, channels): resized, gray copied to RGB.
 
-    Read from an .onnx file's metadata, or from a Keras model's last layer;
-    a .tflite file does not record it.
-
-    Args:
-        runtime: the loaded runtime (`fer_cli.runtimes.open_runtime`).
-        ref: the model it runs (`fer_cli.runtimes.ModelRef`).
+    fer's data cache holds 48x48 gray faces; a model with another input (its card
+    says) sees them resized bilinearly and, for 3 channels, as gray RGB.
     """
-    inner = getattr(runtime, "runtime", runtime)  # under run-time views (TtaRuntime)
-    if ref.format == "onnx":
-        from fer_cli.runtimes.onnx_metadata import TEMPERATURE_KEY, read_metadata
+    from PIL import Image
 
-        stamped = read_metadata(ref.path).get(TEMPERATURE_KEY)
-        return float(stamped) if stamped else None
-    if hasattr(inner, "model"):
-        from fer_cli.models.temperature import model_temperature
-
-        return model_temperature(inner.model)
-    return None
+    if images.shape[1:3] != (size, size):
+        images = np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+                           for image in images]) if len(images) else np.zeros((0, size, size), np.uint8)
+    batch = images.astype(np.float32)[..., None]
+    return np.repeat(batch, channels, axis=-1) if channels != 1 else batch
 
 
 def save_confusion_png(report: dict[str, Any], path: Path) -> None:

@@ -25,14 +25,16 @@ from fer_cli.errors import UsageError
 
 DISTRIBUTION = "fer-cli"
 
-# Top-level import name → (the name people know the package by, the extra that installs it).
-PACKAGES: dict[str, tuple[str, str]] = {
+# Top-level import name → (the name people know the package by, the extra that installs it, or None
+# for a package no extra installs: the message then names the package itself).
+PACKAGES: dict[str, tuple[str, str | None]] = {
     "tensorflow": ("TensorFlow", "train"),
     "keras": ("Keras", "train"),
     "tf2onnx": ("tf2onnx", "train"),
     "onnx": ("ONNX", "train"),
     "sklearn": ("scikit-learn", "train"),
     "matplotlib": ("matplotlib", "plot"),  # [train] has it too
+    "pandas": ("pandas", None),  # `to_dataframe`: for those who use pandas anyway, so no extra pulls it in
 }
 
 
@@ -52,7 +54,8 @@ class MissingExtra(UsageError):
 
     def __str__(self) -> str:
         label, extra = PACKAGES.get(self.module, (self.module, "train"))
-        return f"{self.feature or 'this command'} needs {label}: pip install '{DISTRIBUTION}[{extra}]'"
+        install = f"'{DISTRIBUTION}[{extra}]'" if extra else self.module
+        return f"{self.feature or 'this command'} needs {label}: pip install {install}"
 
 
 def require(module: str, feature: str | None = None) -> ModuleType:

@@ -89,24 +89,25 @@ def progress(quiet: bool = False) -> Progress:
 
 
 def info(message: str) -> None:
-    """A line for people, on stderr."""
-    stderr.print(message)
+    """A line for people, on stderr (no markup is interpreted in `message`: paths may hold brackets)."""
+    stderr.print(escape(message))
 
 
 def warn(message: str) -> None:
-    """A warning line on stderr."""
-    stderr.print(f"[yellow]Warning:[/yellow] {message}")
+    """A warning line on stderr (no markup is interpreted in `message`)."""
+    stderr.print(f"[yellow]Warning:[/yellow] {escape(message)}")
 
 
 def error(message: str) -> None:
     """A one-line error on stderr (no markup is interpreted in `message`)."""
-    stderr.print(f"[red]Error:[/red] {_escape(message)}")
+    stderr.print(f"[red]Error:[/red] {escape(message)}")
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def escape(text: str) -> str:
+    """`text` with rich's markup escaped, so ``photo[red].png`` shows as it is."""
+    from rich.markup import escape as rich_escape
 
-    return escape(text)
+    return rich_escape(text)
 
 
 def write_stdout(text: str) -> None:
@@ -115,17 +116,17 @@ def write_stdout(text: str) -> None:
     sys.stdout.flush()
 
 
-def print_table(table: Table) -> None:
-    """Render a rich table to stdout (used for the human format only)."""
-    Console(file=sys.stdout, highlight=False).print(table)
+def print_table(table: Table, to_stderr: bool = False) -> None:
+    """Render a rich table to stdout (the human format of data), or to stderr (a summary for people)."""
+    (stderr if to_stderr else Console(file=sys.stdout, highlight=False)).print(table)
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return "" if value is None else str(value)
+        return escape(json.dumps(value))
+    return "" if value is None else escape(str(value))
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +146,7 @@ class RecordWriter:
 
     JSON lines and CSV rows are written as each record arrives; `json` and
     `table` collect and write on `close`. An empty stream is valid output:
-    nothing for JSON lines, a header-less empty CSV, `[]` for JSON.
+    nothing for JSON lines, a CSV header alone, `[]` for JSON.
 
     Args:
         fmt: the output format.
@@ -189,7 +190,10 @@ class RecordWriter:
         return first + [k for k in keys if k not in first]
 
     def close(self) -> None:
-        """Write what was collected (JSON array or table)."""
+        """Write what was collected (JSON array or table); an empty CSV still gets its header, from `columns`."""
+        if self.fmt is OutputFormat.csv and self._csv_fields is None and self.columns:
+            self._csv_fields = list(self.columns)
+            write_stdout(_csv_line(self._csv_fields))
         if self.fmt is OutputFormat.json:
             write_stdout(json.dumps(self._rows, indent=2) + "\n")
         elif self.fmt is OutputFormat.table:
@@ -197,7 +201,7 @@ class RecordWriter:
                 return
             flat_rows = [_flatten(r) for r in self._rows]
             columns = self._order(dict.fromkeys(k for r in flat_rows for k in r))
-            table = Table(title=self.title)
+            table = Table(title=escape(self.title) if self.title else None)
             for column in columns:
                 table.add_column(column, overflow="fold")
             for row in flat_rows:

@@ -94,7 +94,7 @@ def test_combining_refuses_what_cannot_be_averaged(runner, app, tiny_run, second
 
 def test_warm_start_from_an_ensemble_takes_its_first_fitting_member(tiny_run, second_model, tmp_path):
     from fer_cli.errors import ModelError
-    from fer_cli.export import export_model
+    from fer_cli.exporting.exporter import export_model
     from fer_cli.models import build_model
     from fer_cli.runtimes.keras_runtime import load_keras_model
     from fer_cli.training.warm_start import load_initial_weights

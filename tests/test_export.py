@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_cli.cli.export import ExportFormatChoice
-from fer_cli.export import FORMATS, synthetic_batch
+from fer_cli.exporting.exporter import FORMATS, synthetic_batch
 
 
 def test_cli_choices_match_the_format_table():
@@ -46,7 +46,7 @@ def test_faces(tiny_data):
 
 @pytest.mark.parametrize(("fmt", "quantize"), [("tflite", "float16"), ("tflite", "int8"), ("onnx", "float16"), ("onnx", "int8")])
 def test_quantized_exports_stay_close(runner, app, tiny_run, tiny_data, test_faces, tmp_path, fmt, quantize):
-    from fer_cli.export import TOLERANCES
+    from fer_cli.exporting.exporter import TOLERANCES
     from fer_cli.runtimes import open_runtime, resolve_model
 
     out = tmp_path / f"q{FORMATS[fmt].suffix}"
@@ -71,7 +71,7 @@ def test_onnx_float16_stores_half_and_computes_in_float32(runner, app, tiny_run,
     result = runner.invoke(app, ["export", str(tiny_run), "-f", "onnx", "--quantize", "float16", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     plain, half = onnx.load(str(tiny_run / "best.onnx")), onnx.load(str(out))  # best.onnx: the run's exact twin
-    from fer_cli.onnx_float16 import SMALLEST
+    from fer_cli.exporting.onnx_float16 import SMALLEST
 
     def weights(model, dtype):
         return sum(t.data_type == dtype and np.prod(t.dims) >= SMALLEST for t in model.graph.initializer)

@@ -12,7 +12,7 @@ from helpers import REPO
 @pytest.fixture(scope="module")
 def flip_export(tiny_run, tmp_path_factory):
     """tiny_run's network with the `flip` views built in: a .keras file with views of its own."""
-    from fer_cli.export import export_model
+    from fer_cli.exporting.exporter import export_model
 
     out = tmp_path_factory.mktemp("flip") / "flip.keras"
     classes = tuple(json.loads((tiny_run / "classes.json").read_text()))

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from fer_cli import __version__, tf_env
+from fer_cli import tf_env
+from fer_cli._version import __version__
 from fer_cli.cli import evaluate, export, predict, prepare, train
 
 # Before any command can import Keras: the TensorFlow backend, quiet C++ logs (cheap, no TensorFlow yet).

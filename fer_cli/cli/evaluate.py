@@ -13,7 +13,7 @@ from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
 from fer_cli.errors import UsageError
-from fer_cli.optional import available, check
+from fer_cli.optional import check
 from fer_cli.views import TTA
 
 
@@ -49,36 +49,30 @@ def evaluate(
 
       fer evaluate images/ --reliability-png reliability.png
     """
-    from fer_cli.data import load_dataset
-    from fer_cli.data.sources import SINGLE_SPLIT
-    from fer_cli.evaluation import built_in_temperature, evaluate_split, save_confusion_png
-    from fer_cli.runtimes import open_runtime, resolve_model
+    from fer_cli.api import evaluate as run_evaluation
 
     if data is None:
         raise UsageError("missing DATA: a data folder, a fer2013.csv or a .npz cache")
     if reliability_png:
         check("matplotlib", feature="--reliability-png")  # before decoding anything
-    ref = resolve_model(model)
-    if ref.format == "keras" and not available("tensorflow"):
-        # The light install: a Keras model's fresh ONNX twin (the shipped model has one) runs without TensorFlow.
-        from fer_cli.runtimes.twin import find_twin
-
-        ref = find_twin(ref) or ref
     with output.counting_progress("decoding", quiet) as on_start:
-        dataset = load_dataset(data, on_start=on_start, splits=(split,))
-    used, chosen = dataset.split_or_only(split)
-    if used != split and used != SINGLE_SPLIT and not quiet:
-        # Only a folder without split folders stands in silently; a lone train split
-        # would otherwise report accuracy on the training data as if it were test.
-        output.warn(f"no split {split!r} in {data}; evaluating on its only split, {used!r}")
-    runtime = open_runtime(ref, tta.value)
-    report = evaluate_split(runtime, ref.class_names, dataset.class_names, chosen.images, chosen.labels)
-    report.model, report.data = str(ref.path), str(data)
-    report.tta = tta.value
-    report.split = used
-    report.temperature = built_in_temperature(runtime, ref)
+        report = run_evaluation(data, model, split=split, tta=tta, on_start=on_start,
+                                on_export=lambda target: None if quiet else output.info(f"exporting to ONNX (once): {target}"))
+    if not quiet:
+        for note in report.notes:
+            output.warn(note)
     result = report.to_dict()
+    _draw(result, confusion_png, reliability_png, quiet)
+    if (fmt or (ReportFormat.table if output.stdout_is_terminal() else ReportFormat.json)) is ReportFormat.json:
+        output.write_stdout(json.dumps(result) + "\n")
+    else:
+        _print_report(result)
+
+
+def _draw(result: dict, confusion_png: Optional[Path], reliability_png: Optional[Path], quiet: bool) -> None:
     if confusion_png:
+        from fer_cli.evaluation import save_confusion_png
+
         save_confusion_png(result, confusion_png)
         if not quiet:
             output.info(f"confusion matrix drawn to {confusion_png}")
@@ -88,21 +82,17 @@ def evaluate(
         save_reliability_png(result, reliability_png)
         if not quiet:
             output.info(f"reliability diagram drawn to {reliability_png}")
-    if (fmt or (ReportFormat.table if output.stdout_is_terminal() else ReportFormat.json)) is ReportFormat.json:
-        output.write_stdout(json.dumps(result) + "\n")
-    else:
-        _print_report(result)
 
 
 def _print_report(result: dict) -> None:
     from rich.table import Table
 
     temperature = f", temperature {result['temperature']:.3f}" if result.get("temperature") is not None else ""
-    table = Table(title=f"{result['model']}{temperature} on {result['data']} [{result['split']}], n={result['n']}")
+    table = Table(title=output.escape(f"{result['model']}{temperature} on {result['data']} [{result['split']}], n={result['n']}"))
     for column in ("class", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, scores in result["per_class"].items():
-        table.add_row(name, f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}", str(scores["support"]))
+        table.add_row(output.escape(name), f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}", str(scores["support"]))
     table.add_section()
     table.add_row("accuracy", "", "", f"{result['accuracy']:.4f}", str(result["n"]))
     table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
@@ -117,7 +107,7 @@ def _print_report(result: dict) -> None:
     confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
     confusion.add_column("")
     for name in result["classes"]:
-        confusion.add_column(name[:8], justify="right")
+        confusion.add_column(output.escape(name[:8]), justify="right")
     for name, row in zip(result["classes"], result["confusion"]):
-        confusion.add_row(name, *(str(v) for v in row))
+        confusion.add_row(output.escape(name), *(str(v) for v in row))
     output.print_table(confusion)

@@ -11,11 +11,9 @@ import typer
 from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
 from fer_cli.cli.options import QuietOpt
-from fer_cli.errors import UsageError
-from fer_cli.optional import check
 from fer_cli.views import TTA
 
-# Mirrors fer_cli.export.FORMATS (kept free of heavy imports for --help); a test checks they match.
+# Mirrors fer_cli.exporting.exporter.FORMATS (kept free of heavy imports for --help); a test checks they match.
 ExportFormatChoice = enum.Enum("ExportFormatChoice", {n: n for n in ("keras", "savedmodel", "onnx", "tflite")}, type=str)
 
 
@@ -75,99 +73,18 @@ def export(
 
       fer export --calibrate --calibration-data images/ --val-split 0.1 --split-seed 0 --format keras -o calibrated.keras
     """
-    # Before any model is loaded: the light install stops here with what to install.
-    check("tensorflow", "keras", *(("tf2onnx", "onnx") if fmt.value == "onnx" else ()), feature="fer export")
-    if not calibrate and (calibration_data or calibration_split or val_split is not None or split_seed is not None):
-        raise UsageError("--calibration-data, --calibration-split, --val-split and --split-seed go with --calibrate")
-    from fer_cli.export import export_model
-    from fer_cli.runtimes.resolve import DEFAULT_MODEL, resolve_model
+    from fer_cli.api import export as run_export
 
-    refs = [resolve_model(m) for m in models] if models else [resolve_model(None)]
-    for ref in refs:
-        if ref.format != "keras":
-            raise UsageError(f"{ref.path} is already exported ({ref.format}); export from a run folder or a .keras file")
-    class_names = refs[0].class_names
-    for ref in refs[1:]:
-        if ref.class_names != class_names:
-            raise UsageError(
-                f"only models of the same classes can be combined: {refs[0].path} predicts {', '.join(class_names)}; "
-                f"{ref.path} predicts {', '.join(ref.class_names)}"
-            )
-    held_out = None
-    if calibrate:
-        held_out = _calibration_images(models or [], calibration_data, calibration_split, val_split, split_seed, class_names, quiet)
-    sample = _sample(data, quiet) if data else None
-    result = export_model(
-        [ref.path for ref in refs], class_names, fmt.value, quantize.value, out, sample=sample,
-        shipped=refs[0].path == DEFAULT_MODEL, tta=tta.value, calibration=held_out,
-    )
+    notes: list[str] = []
+    with output.counting_progress("decoding", quiet) as on_start:
+        result = run_export(models, fmt.value, quantize=quantize.value, out=out, tta=tta, data=data, calibrate=calibrate,
+                            calibration_data=calibration_data, calibration_split=calibration_split, val_split=val_split,
+                            split_seed=split_seed, on_start=on_start, notes=notes)
     if not quiet:
-        for source in result.unpacked:
-            output.info(f"{source}: its own views, averaging and temperature are left out; its networks join the export")
-        if result.calibration is not None:
-            output.info(result.calibration.summary())
+        for note in notes:
+            output.info(note)
         output.info(
             f"exported {fmt.value} ({quantize.value}) to {result.path}, {result.bytes / 1e6:.2f} MB; parity on {result.n} images: "
             f"max |Δp| {result.max_abs_diff:.2g}, top-1 agreement {result.top1_agreement:.1%}"
         )
     output.write_stdout(f"{result.path}\n")
-
-
-def _calibration_images(models: list[str], calibration_data: Optional[Path], split: Optional[str], val_split: Optional[float],
-                        split_seed: Optional[int], class_names: tuple[str, ...], quiet: bool):
-    """The validation images (float32, N×48×48×1) and labels (model class order) that --calibrate fits on."""
-    from fer_cli.errors import DataError
-    from fer_cli.evaluation import map_labels
-    from fer_cli.training import validation_split as held
-    from fer_cli.training.run_dir import is_run_dir
-
-    if split_seed is not None and val_split is None:
-        raise UsageError("--split-seed goes with --val-split")
-    if split is not None and val_split is not None:
-        raise UsageError("give --calibration-split or --val-split, not both")
-    runs = [Path(m) for m in models]
-    if calibration_data is None and (not runs or not all(run.is_dir() for run in runs)):
-        model_file = next((m for m in models if not Path(m).is_dir()), "the shipped model")
-        raise UsageError(
-            f"--calibrate needs validation images for {model_file}: add --calibration-data RUN_FOLDER, or --calibration-data "
-            "DATA with a val split (or --calibration-split NAME, or --val-split F --split-seed S as the model was trained)"
-        )
-    if calibration_data is not None and is_run_dir(calibration_data):
-        if split is not None or val_split is not None:
-            raise UsageError(f"{calibration_data} is a run folder: its config fixes the validation split; drop --calibration-split/--val-split")
-        runs, calibration_data = [calibration_data], None
-    if split == "test" and not quiet:
-        output.warn("calibrating on the test split: scores measured on it afterwards will look better than they are")
-    if val_split is not None:
-        check("sklearn", feature="--val-split")
-    elif calibration_data is None:
-        check("sklearn", feature="--calibrate")
-    with output.counting_progress("decoding", quiet) as on_start:
-        if calibration_data is None:
-            chosen = held.runs_validation(runs, on_start=on_start)
-        elif val_split is not None:
-            chosen = held.training_validation(calibration_data, val_split, split_seed or 0, on_start=on_start)
-        else:
-            try:
-                chosen = held.named_split(calibration_data, split or "val", on_start=on_start)
-            except DataError as exc:
-                if split is not None or not Path(calibration_data).exists():
-                    raise  # the hint below is for data that lacks a val split, not for a wrong path
-                raise UsageError(f"{exc}: name one with --calibration-split NAME, or hold out the share of train that the "
-                                 "model's run held out with --val-split F --split-seed S") from exc
-    if not quiet:
-        output.info(f"calibrating on {chosen.description}")
-    labels = map_labels(chosen.dataset.class_names, class_names, chosen.labels)
-    return chosen.images.astype("float32")[..., None], labels
-
-
-def _sample(data: Path, quiet: bool):
-    import numpy as np
-
-    from fer_cli.data import load_dataset
-
-    with output.counting_progress("decoding", quiet) as on_start:
-        dataset = load_dataset(data, on_start=on_start)
-    images = np.concatenate([s.images for s in dataset.splits.values()])
-    pick = np.random.default_rng(0).permutation(len(images))[:256]
-    return images[pick].astype(np.float32)[..., None]

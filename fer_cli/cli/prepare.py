@@ -38,37 +38,39 @@ def prepare(
 
       fer prepare big_images/ --shard-size 50000 -o big.shards
     """
+    from fer_cli.api import prepare as run_prepare
+
     if shard_size:
         check("tensorflow", feature="fer prepare --shard-size")  # TFRecord shards; a .npz cache needs no TensorFlow
     start = time.perf_counter()
     with output.counting_progress("decoding", quiet) as on_start:
-        if shard_size:
-            from fer_cli.data.shards import build_shards
-
-            result = build_shards(data, out=out, shard_size=shard_size, strict=strict, force=force, on_start=on_start)
-        else:
-            from fer_cli.data import build_cache
-
-            result = build_cache(data, out=out, strict=strict, force=force, on_start=on_start)
+        result = run_prepare(data, out, strict=strict, force=force, shard_size=shard_size, on_start=on_start)
     seconds = time.perf_counter() - start
     manifest = result.manifest
     total = sum(sum(counts.values()) for counts in manifest["counts"].values())
     if not quiet:
-        _print_counts(manifest)
-        from fer_cli.data.audit import warnings
-
-        for note in manifest.get("notes", []) + warnings(manifest.get("audit", {})):
-            output.warn(note)
-        skipped = manifest.get("skipped", [])
-        for item in skipped[:20]:
-            output.warn(f"skipped {item['path']}: {item['reason']}")
-        if len(skipped) > 20:
-            output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {result.path / 'manifest.json' if shard_size else result.path.with_suffix('.json')})")
-        what = f"{sum(len(v) for v in manifest['shards'].values())} shards" if shard_size else "cache"
-        verb = f"reused {what}" if result.reused else f"wrote {what}"
-        rate = "" if result.reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
-        output.info(f"{verb} {result.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
+        _report(result, bool(shard_size), total, seconds)
     output.write_stdout(f"{result.path}\n")
+
+
+def _report(result, sharded: bool, total: int, seconds: float) -> None:
+    """The counts table, the audit's warnings and the skipped files, on stderr."""
+    from fer_cli.data.audit import warnings
+
+    manifest = result.manifest
+    _print_counts(manifest)
+    for note in manifest.get("notes", []) + warnings(manifest.get("audit", {})):
+        output.warn(note)
+    skipped = manifest.get("skipped", [])
+    for item in skipped[:20]:
+        output.warn(f"skipped {item['path']}: {item['reason']}")
+    if len(skipped) > 20:
+        listed = result.path / "manifest.json" if sharded else result.path.with_suffix(".json")
+        output.warn(f"... and {len(skipped) - 20} more skipped files (listed in {listed})")
+    what = f"{sum(len(v) for v in manifest['shards'].values())} shards" if sharded else "cache"
+    verb = f"reused {what}" if result.reused else f"wrote {what}"
+    rate = "" if result.reused else f", {total / max(seconds, 1e-9):,.0f} images/s"
+    output.info(f"{verb} {result.path}: {total} images, {len(skipped)} skipped ({seconds:.2f}s{rate})")
 
 
 def _print_counts(manifest: dict) -> None:
@@ -81,6 +83,6 @@ def _print_counts(manifest: dict) -> None:
     for split in splits:
         table.add_column(split, justify="right")
     for name in manifest["class_names"]:
-        table.add_row(name, *(f"{counts[s].get(name, 0):,}" for s in splits))
+        table.add_row(output.escape(name), *(f"{counts[s].get(name, 0):,}" for s in splits))
     table.add_row("[bold]total[/bold]", *(f"[bold]{sum(counts[s].values()):,}[/bold]" for s in splits))
-    output.stderr.print(table)
+    output.print_table(table, to_stderr=True)

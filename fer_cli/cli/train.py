@@ -38,14 +38,15 @@ from fer_cli.cli.train_options import (
     WeightDecayOpt,
     ZoomOpt,
 )
-from fer_cli.errors import UsageError
-from fer_cli.optional import check
 from fer_cli.training.strategy import StrategyName
-from fer_cli.training.warm_start import DEFAULT as DEFAULT_INIT
+
+# The parameters of `train` that are not config keys; every other one is, by its own name (see `fer_cli.train`).
+NOT_CONFIG_KEYS = frozenset({"data", "config", "resume", "list_models", "quiet"})
 
 
 @handle_errors
 def train(
+    ctx: typer.Context,
     data: DataArg = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config; flags given here override it.", show_default=False)] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Architecture from the registry (see `fer train --list-models`).", show_default="seed")] = None,
@@ -115,72 +116,10 @@ def train(
     if list_models:
         _list_models()
         return
-    # Before any data is decoded: the light install stops here with what to install.
-    check("tensorflow", "keras", "sklearn", "matplotlib", feature="fer train")
-    from fer_cli.config import load_config
-    from fer_cli.data import load_dataset
-    from fer_cli.training.trainer import fit
+    from fer_cli.api import train as run_training
 
-    overrides = {
-        "data": str(data.resolve()) if data else None,
-        "model": model,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "val_split": val_split,
-        "seed": seed,
-        "runs_dir": str(runs_dir) if runs_dir else None,
-        "name": name,
-        "strategy": strategy.value if strategy else None,
-        "init_weights": init_weights,
-        "optimizer": optimizer,
-        "learning_rate": learning_rate,
-        "weight_decay": weight_decay,
-        "decay_norms_and_biases": decay_norms_and_biases,
-        "schedule": schedule,
-        "warmup_epochs": warmup_epochs,
-        "label_smoothing": label_smoothing,
-        "class_weight": class_weight,
-        "patience": patience,
-        "time_budget": time_budget,
-        "ema": ema,
-        "precision": precision,
-        "report_split": report_split,
-        "tensorboard": tensorboard,
-        "shuffle_buffer": shuffle_buffer,
-        "teacher": teacher,
-        "teacher_weight": teacher_weight,
-        "augment.flip": flip,
-        "augment.translate": translate,
-        "augment.rotate": rotate,
-        "augment.zoom": zoom,
-        "augment.contrast": contrast,
-        "augment.brightness": brightness,
-        "augment.erasing": erasing,
-        "augment.mixup": mixup,
-        "augment.cutmix": cutmix,
-    }
-    if resume is not None:
-        given = [key for key, value in overrides.items() if value is not None] + (["config"] if config else [])
-        if given:
-            flags = ", ".join("--" + key.rsplit(".", 1)[-1].replace("_", "-") for key in given)  # augment.flip → --flip
-            raise UsageError(f"--resume continues a run as it was configured; drop {flags}")
-        resolved = None
-    else:
-        resolved = load_config(config, overrides)
-        # Paths in a config file are relative to the directory the command runs in;
-        # the run folder records them absolute so that it can be resumed from anywhere.
-        if resolved.data and config is not None:
-            resolved.data = str(Path(resolved.data).resolve())
-        for key in ("init_weights", "teacher"):
-            value = getattr(resolved, key)
-            if value and value != DEFAULT_INIT:
-                setattr(resolved, key, str(Path(value).expanduser().resolve()))
-
-    def load(path: Path):
-        with output.counting_progress("decoding", quiet) as on_start:
-            return load_dataset(path, on_start=on_start)
-
-    result = fit(resolved, load, resume=resume, quiet=quiet)
+    options = {k: v for k, v in ctx.params.items() if k not in NOT_CONFIG_KEYS}
+    result = run_training(data, config, resume=resume, quiet=quiet, **options)
     if not quiet:
         best = f", best val accuracy {result.best:.4f}" if result.best is not None else ""
         how = "stopped early" if result.interrupted else "finished"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_cli import __version__
+from fer_cli._version import __version__
 from fer_cli.atomic import atomic_path, write_text
 from fer_cli.data.audit import audit
 from fer_cli.data.paths import cache_dir, default_cache_path, manifest_path

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_cli import __version__
+from fer_cli._version import __version__
 from fer_cli.atomic import write_text
 from fer_cli.data.paths import default_shards_path
 from fer_cli.data.sources import scan_folder

@@ -2,9 +2,10 @@
 
 A picture that is already a face crop (as FER2013's 48x48 images are) is used
 whole. Otherwise the faces are detected, and a square around each is cut out,
-framed as FER2013 frames its faces, and resized to 48x48 grayscale. How that
-square is framed is a `CropSettings`; the defaults below are the ones fer
-predicts with, and docs/photos.md says how they were measured.
+framed as FER2013 frames its faces, and resized to the model's input (its
+card's size and colour: 48x48 grayscale for the shipped model). How that square
+is framed is a `CropSettings`; the defaults below are the ones fer predicts
+with, and docs/photos.md says how they were measured.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_cli.imaging import fit_to_input, to_grayscale
+from fer_cli.imaging import fit_to_input, to_grayscale, to_rgb
 from fer_cli.labels import IMAGE_SIZE
 
 # Pictures no larger than this on their longest side are taken as face crops:
@@ -72,12 +73,12 @@ class CropSettings:
 
 
 @dataclass(frozen=True)
-class Face:
+class FaceCrop:
     """A face in a picture.
 
     Attributes:
         box: [x, y, width, height] in the original picture's pixels.
-        crop: uint8 (48, 48) grayscale input for the model.
+        crop: uint8 input for the model: (size, size) grayscale or (size, size, 3) RGB.
         score: detector confidence, or `None` when the picture was used whole.
     """
 
@@ -86,10 +87,15 @@ class Face:
     score: float | None = None
 
 
-def whole_image(picture) -> list[Face]:
+def in_colour(picture, channels: int = 1):
+    """A Pillow image of any mode as the model sees colour: ``L`` for 1 channel, ``RGB`` for 3."""
+    return to_grayscale(picture) if channels == 1 else to_rgb(picture)
+
+
+def whole_image(picture, size: int = IMAGE_SIZE, channels: int = 1) -> list[FaceCrop]:
     """The whole picture as one face (for pictures that are face crops already)."""
     width, height = picture.size
-    return [Face(box=(0, 0, width, height), crop=fit_to_input(to_grayscale(picture)))]
+    return [FaceCrop(box=(0, 0, width, height), crop=fit_to_input(in_colour(picture, channels), size))]
 
 
 def is_face_crop(picture) -> bool:
@@ -98,15 +104,15 @@ def is_face_crop(picture) -> bool:
 
 
 def padded_region(gray, left: int, top: int, right: int, bottom: int, padding: str = PADDING):
-    """Cut [left, right) x [top, bottom) out of a grayscale picture, filling what lies outside it.
+    """Cut [left, right) x [top, bottom) out of a picture, filling what lies outside it.
 
     Args:
-        gray: the picture in mode ``L``.
+        gray: the picture in mode ``L`` (or ``RGB``).
         left, top, right, bottom: the region, which may reach past the picture's edges.
         padding: ``black``, ``edge`` or ``reflect``. Defaults to `PADDING`.
 
     Returns:
-        The region as a Pillow image of mode ``L``, (right - left) x (bottom - top).
+        The region as a Pillow image of the picture's mode, (right - left) x (bottom - top).
     """
     from PIL import Image
 
@@ -114,18 +120,18 @@ def padded_region(gray, left: int, top: int, right: int, bottom: int, padding: s
     inside = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
     if padding == "black" or inside == (left, top, right, bottom) or inside[0] >= inside[2] or inside[1] >= inside[3]:
         return gray.crop((left, top, right, bottom))  # Pillow fills outside the picture with black
-    pads = ((inside[1] - top, bottom - inside[3]), (inside[0] - left, right - inside[2]))
+    pads = ((inside[1] - top, bottom - inside[3]), (inside[0] - left, right - inside[2])) + ((0, 0),) * (gray.mode != "L")
     # numpy's "symmetric" mirrors including the edge pixel, as a photo continued by a mirror would look.
     array = np.pad(np.asarray(gray.crop(inside)), pads, mode="edge" if padding == "edge" else "symmetric")
-    return Image.fromarray(array, mode="L")
+    return Image.fromarray(array, mode=gray.mode)
 
 
 def aligned_crop(gray, box: tuple[int, int, int, int], eyes, size: int = IMAGE_SIZE,
                  settings: CropSettings | None = None) -> np.ndarray:
-    """Cut a detected face out of a grayscale picture as a size x size array.
+    """Cut a detected face out of a picture as a size x size array.
 
     Args:
-        gray: the picture in mode ``L``.
+        gray: the picture in mode ``L`` (or ``RGB`` for a colour model).
         box: the face's [x, y, w, h].
         eyes: centres of the eye on the image's left and on its right.
         size: output side. Defaults to `48`.
@@ -162,20 +168,25 @@ class FaceFinder:
             face), `None` detects unless the picture is a face crop already.
             Defaults to `None`.
         crop: how detected faces are framed. Defaults to `CropSettings()`.
+        size: the side of the crops, the model's input size. Defaults to `48`.
+        channels: 1 for grayscale crops, 3 for RGB. Defaults to `1`.
     """
 
-    def __init__(self, detect: bool | None = None, crop: CropSettings | None = None):
+    def __init__(self, detect: bool | None = None, crop: CropSettings | None = None, size: int = IMAGE_SIZE,
+                 channels: int = 1):
         self.detect = detect
         self.crop = crop or CropSettings()
+        self.size = size
+        self.channels = channels
 
-    def __call__(self, picture) -> list[Face]:
+    def __call__(self, picture) -> list[FaceCrop]:
         if self.detect is False or (self.detect is None and is_face_crop(picture)):
-            return whole_image(picture)
+            return whole_image(picture, self.size, self.channels)
         from fer_cli.inference.detector import detect_faces
 
         return self.faces(picture, detect_faces(picture))
 
-    def faces(self, picture, detections) -> list[Face]:
+    def faces(self, picture, detections) -> list[FaceCrop]:
         """The faces of `detections` (see `detector.detect_faces`) cut out of `picture`.
 
         Args:
@@ -183,8 +194,8 @@ class FaceFinder:
             detections: the faces found in it.
 
         Returns:
-            One `Face` per detection, in their order.
+            One `FaceCrop` per detection, in their order.
         """
-        gray = to_grayscale(picture)
-        return [Face(box=d.box, crop=aligned_crop(gray, d.box, d.eyes, settings=self.crop), score=d.score)
+        coloured = in_colour(picture, self.channels)
+        return [FaceCrop(box=d.box, crop=aligned_crop(coloured, d.box, d.eyes, self.size, self.crop), score=d.score)
                 for d in detections]

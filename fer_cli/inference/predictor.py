@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from fer_cli.errors import debug
 from fer_cli.imaging import describe_error
-from fer_cli.inference.faces import Face, FaceFinder
+from fer_cli.inference.faces import FaceCrop, FaceFinder
 from fer_cli.inference.inputs import InputItem
 
 # Pictures per batch: enough to keep the runtime's matrix products efficient,
@@ -52,14 +54,19 @@ class Picture:
     load: Callable[[], Any]
 
 
-def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
+def _pictures(items: Iterable[InputItem | Picture], every: int | None, fps: float | None,
               on_video: Callable[[str], Callable[[], None] | None] | None) -> Iterator[Picture | Failure | VideoEnd]:
-    """Expand inputs into pictures: one per image, the sampled frames of each video and then its `VideoEnd`."""
+    """Expand inputs into pictures: one per image, the sampled frames of each video and then its `VideoEnd`.
+
+    A `Picture` (an image in memory) passes as it is.
+    """
     from fer_cli.imaging import open_upright
     from fer_cli.inference.video import is_video_name, sample_frames
 
     for item in items:
-        if item.error:
+        if isinstance(item, Picture):
+            yield item
+        elif item.error:
             yield Failure(item.path, item.error)
         elif is_video_name(item.path):
             advance = on_video(item.path) if on_video else None
@@ -70,6 +77,8 @@ def _pictures(items: Iterable[InputItem], every: int | None, fps: float | None,
                     yield Picture({"path": item.path, "frame": frame.index, "time": frame.time},
                                   lambda picture=frame.picture: picture)
             except Exception as exc:  # FFmpeg errors come in many types; each is one bad input
+                if debug():
+                    traceback.print_exc()
                 yield Failure(item.path, f"cannot read video: {describe_error(exc)}")
             yield VideoEnd(item.path)
         else:
@@ -85,17 +94,19 @@ class Predictor:
         find_faces: picture → faces. Defaults to `FaceFinder()` (detect unless a face crop).
         top_k: also report the `top_k` best classes. Defaults to `0` (off).
         workers: threads decoding pictures and finding faces. Defaults to `2`.
+        batch_size: pictures per runtime call. Defaults to `BATCH`.
     """
 
-    def __init__(self, runtime, class_names: tuple[str, ...], find_faces: Callable[[Any], list[Face]] | None = None,
-                 top_k: int = 0, workers: int = 2):
+    def __init__(self, runtime, class_names: tuple[str, ...], find_faces: Callable[[Any], list[FaceCrop]] | None = None,
+                 top_k: int = 0, workers: int = 2, batch_size: int = BATCH):
         self.runtime = runtime
         self.class_names = class_names
         self.find_faces = find_faces or FaceFinder()
         self.top_k = top_k
         self.workers = workers
+        self.batch_size = batch_size
 
-    def record(self, meta: dict[str, Any], index: int, face: Face, probabilities: np.ndarray) -> dict[str, Any]:
+    def record(self, meta: dict[str, Any], index: int, face: FaceCrop, probabilities: np.ndarray) -> dict[str, Any]:
         """The output record of one face."""
         best = int(probabilities.argmax())
         record: dict[str, Any] = {
@@ -149,25 +160,31 @@ class Predictor:
         """
         stream = _pictures(items, every, fps, on_video)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            while batch := list(itertools.islice(stream, BATCH)):
+            while batch := list(itertools.islice(stream, self.batch_size)):
                 yield from self._run_batch(batch, pool)
 
-    def _faces(self, unit: Picture | Failure | VideoEnd) -> tuple[Picture, list[Face]] | Failure | VideoEnd:
+    def predict_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, classes) of face crops (uint8, H x W gray or H x W x 3), in one runtime call."""
+        if not crops:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        batch = np.stack(crops).astype(np.float32)
+        return self.runtime.predict(batch[..., None] if batch.ndim == 3 else batch)
+
+    def _faces(self, unit: Picture | Failure | VideoEnd) -> tuple[Picture, list[FaceCrop]] | Failure | VideoEnd:
         if not isinstance(unit, Picture):
             return unit
         try:
             return unit, self.find_faces(unit.load())
         except Exception as exc:  # every decoder failure is one bad input, reported by name
-            return Failure(unit.meta["path"], describe_error(exc))
+            if debug():
+                traceback.print_exc()  # FER_DEBUG=1: the whole story of a per-item error, on stderr
+            return Failure(unit.meta.get("path", "image"), describe_error(exc))
 
     def _run_batch(self, batch: list[Picture | Failure | VideoEnd],
                    pool: ThreadPoolExecutor) -> Iterator[list[dict[str, Any]] | Failure | VideoEnd]:
         found = list(pool.map(self._faces, batch))
         crops = [face.crop for result in found if isinstance(result, tuple) for face in result[1]]
-        probabilities = (
-            self.runtime.predict(np.stack(crops).astype(np.float32)[..., None])
-            if crops else np.zeros((0, len(self.class_names)))
-        )
+        probabilities = self.predict_crops(crops)
         row = 0
         for result in found:
             if not isinstance(result, tuple):

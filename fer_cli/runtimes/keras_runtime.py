@@ -44,21 +44,25 @@ class KerasRuntime:
     Args:
         path: a .keras file.
 
-    Attributes:
-        built_in_views: the test-time views inside the model (`fer export --tta`).
     """
 
     name = "keras"
 
     def __init__(self, path: Path):
-        from fer_cli.models.ensemble import built_in_views
-
         self.model = load_keras_model(path)
         self.num_classes = int(self.model.output_shape[-1])
-        self.built_in_views = built_in_views(self.model)
+
+    def facts(self) -> dict:
+        """What the loaded model shows of itself: its input, the views and temperature built into it."""
+        from fer_cli.models.ensemble import built_in_views
+        from fer_cli.models.temperature import model_temperature
+        from fer_cli.runtimes.shapes import input_facts
+
+        return {**input_facts(self.model.input_shape), "views": built_in_views(self.model).value,
+                "temperature": model_temperature(self.model)}
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""
+        """Class probabilities for float32 images (N, H, W, C) in 0..255, H, W and C as its card says."""
         if len(images) == 0:
             return np.zeros((0, self.num_classes), dtype=np.float32)
         return np.asarray(self.model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)

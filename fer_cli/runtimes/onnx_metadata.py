@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from fer_cli.errors import ModelError
 
-# Keys fer writes (see `fer_cli.export`).
+# Keys fer writes (see `fer_cli.exporting.exporter`).
 CLASS_NAMES_KEY = "class_names"  # JSON list: output index → class name
 DIGEST_KEY = "source_sha256"  # SHA-256 of the .keras file an exact export came from (see `runtimes.twin`)
 QUANTIZE_KEY = "quantize"  # none, float16 or int8: only an exact (none) export may stand in for its .keras file

@@ -7,18 +7,17 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.errors import ModelError
-from fer_cli.runtimes.onnx_metadata import VIEWS_KEY
-from fer_cli.views import TTA
+from fer_cli.runtimes.shapes import input_facts
 
 
 class OnnxRuntime:
     """Predicts with ONNX Runtime on the CPU.
 
+    What the model expects and its views come from its card (`fer_cli.runtimes.card`),
+    read from the file's metadata without loading the graph.
+
     Args:
         path: a .onnx file.
-
-    Attributes:
-        built_in_views: the test-time views inside the graph, as stamped by `fer export`.
     """
 
     name = "onnxruntime"
@@ -34,12 +33,14 @@ class OnnxRuntime:
             raise ModelError(f"cannot load {path}: {str(exc).strip().splitlines()[0]}") from exc
         self.input = self.session.get_inputs()[0].name
         self.num_classes = int(self.session.get_outputs()[0].shape[-1])
-        stamped = self.session.get_modelmeta().custom_metadata_map.get(VIEWS_KEY, TTA.none.value)
-        # An unknown value is from a newer fer: assume views, so --tta is refused rather than stacked.
-        self.built_in_views = TTA(stamped) if stamped in TTA.__members__ else TTA.crops
+        self._shape = self.session.get_inputs()[0].shape
+
+    def facts(self) -> dict:
+        """What the graph says of its input: size and channels, where fixed."""
+        return input_facts(self._shape)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""
+        """Class probabilities for float32 images (N, H, W, C) in 0..255, H, W and C as its card says."""
         out = [
             self.session.run(None, {self.input: images[i : i + batch_size].astype(np.float32)})[0]
             for i in range(0, len(images), batch_size)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from fer_cli.errors import ModelError
-from fer_cli.labels import EMOTIONS
+from fer_cli.labels import EMOTIONS, IMAGE_SIZE
+from fer_cli.runtimes.card import HOW_TO_GIVE_ONE, ModelCard, read_card
+from fer_cli.views import TTA
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL = ASSETS / "default.keras"
@@ -16,68 +17,26 @@ SUFFIX_FORMATS = {".keras": "keras", ".onnx": "onnx", ".tflite": "tflite"}
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A model file and what it predicts.
+    """A model file.
 
     Attributes:
         path: the model file.
         format: ``keras``, ``onnx`` or ``tflite``.
-        class_names: output index → class name.
     """
 
     path: Path
     format: str
 
     @property
+    def card(self) -> ModelCard | None:
+        """The card the file carries (or has beside it), read once per file version; `None` for a model from elsewhere."""
+        return read_card(self.path)
+
+    @property
     def class_names(self) -> tuple[str, ...]:
-        return read_class_names(self.path)
-
-
-def classes_file_for(model: Path) -> Path:
-    """The class-names file written beside a model file: ``NAME.classes.json``."""
-    return model.with_name(model.name + ".classes.json")
-
-
-def read_class_names(model: Path) -> tuple[str, ...]:
-    """Class names of a model, from the first place that has them.
-
-    An .onnx file's own metadata (written by `fer export`; it travels with the
-    file), else ``MODEL.classes.json``, else ``classes.json`` in its folder, else
-    the 7 emotions in FER order.
-
-    Args:
-        model: the model file.
-
-    Returns:
-        Output index → class name.
-
-    Raises:
-        ModelError: when the place that has them holds something else than a list of names.
-    """
-    if model.suffix.lower() == ".onnx" and model.is_file():
-        from fer_cli.runtimes.onnx_metadata import CLASS_NAMES_KEY, read_metadata
-
-        stored = read_metadata(model).get(CLASS_NAMES_KEY)
-        if stored is not None:
-            return _names(stored, f"the class names in {model}'s metadata")
-    for candidate in (classes_file_for(model), model.parent / "classes.json"):
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ModelError(f"cannot read class names from {candidate}: {exc}") from exc
-            return _names(text, str(candidate))
-    return EMOTIONS
-
-
-def _names(text: str, source: str) -> tuple[str, ...]:
-    """Parse a JSON list of class names; `source` names where it came from in errors."""
-    try:
-        names = json.loads(text)
-    except ValueError as exc:
-        raise ModelError(f"cannot read class names from {source}: {exc}") from exc
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
-        raise ModelError(f"{source} must be a JSON list of class names")
-    return tuple(names)
+        """Output index → class name, from the card; the 7 FER2013 emotions for a model without one."""
+        card = self.card
+        return card.class_names if card is not None else EMOTIONS
 
 
 def resolve_model(model: str | Path | None) -> ModelRef:
@@ -109,22 +68,28 @@ def resolve_model(model: str | Path | None) -> ModelRef:
 
 
 def open_runtime(ref: ModelRef, tta: str = "none"):
-    """Load `ref` into the runtime for its format.
+    """Load `ref` into the runtime for its format, with its completed card as ``runtime.card``.
 
     Every command that predicts (``fer predict``, ``fer evaluate``) comes through
-    here, so this is where ``--tta`` on a model with views built in is refused.
+    here, so this is where ``--tta`` on a model with views built in is refused
+    (before the model is loaded, from its card, where the card says so).
 
     Args:
         ref: the model.
         tta: test-time augmentation, ``none``, ``flip`` or ``crops``. Defaults to `"none"`.
 
     Returns:
-        A runtime with ``predict(images) -> probabilities``.
+        A runtime with ``predict(images) -> probabilities`` and ``card``.
 
     Raises:
-        ModelError: when the model cannot be loaded or its class names do not fit it.
+        ModelError: when the model cannot be loaded or its card does not fit it.
         UsageError: when `tta` is asked of a model that already averages views of its own.
     """
+    from fer_cli.runtimes.tta import TtaRuntime, refuse_views_on_views
+
+    stored = ref.card
+    if tta != "none" and stored is not None and not stored.legacy:
+        refuse_views_on_views(ref.path, TTA(stored.views))
     if ref.format == "onnx":
         from fer_cli.runtimes.onnx_runtime import OnnxRuntime
 
@@ -137,12 +102,40 @@ def open_runtime(ref: ModelRef, tta: str = "none"):
         from fer_cli.runtimes.keras_runtime import KerasRuntime
 
         runtime = KerasRuntime(ref.path)
-    names = ref.class_names
-    if runtime.num_classes != len(names):
-        raise ModelError(f"{ref.path} predicts {runtime.num_classes} classes but its class names list {len(names)}")
+    runtime.card = complete_card(ref, stored, runtime)
     if tta != "none":
-        from fer_cli.runtimes.tta import TtaRuntime, refuse_views_on_views
-
-        refuse_views_on_views(ref.path, runtime.built_in_views)
-        return TtaRuntime(runtime, tta)
+        refuse_views_on_views(ref.path, TTA(runtime.card.views))
+        card = runtime.card
+        runtime = TtaRuntime(runtime, tta)
+        runtime.card = card
     return runtime
+
+
+def complete_card(ref: ModelRef, card: ModelCard | None, runtime) -> ModelCard:
+    """The card of an opened model: the stored one, checked against what the runtime sees.
+
+    A legacy card (class names only) takes the input shape, views and temperature
+    the runtime can see; a model without a card is taken as FER2013's 7 emotions on
+    48x48 gray faces when it fits them, with a warning that says how to give it one.
+
+    Raises:
+        ModelError: when the card and the model disagree, or a model without a card does not fit FER2013's.
+    """
+    seen = getattr(runtime, "facts", dict)()  # what the loaded model itself says: input_size, channels, views, temperature
+    if card is None:
+        card = ModelCard(source="", legacy=True)
+        if runtime.num_classes != len(EMOTIONS) or seen.get("input_size", IMAGE_SIZE) != IMAGE_SIZE or seen.get("channels", 1) != 1:
+            raise ModelError(f"{ref.path} has no fer model card (class names, input size, colour): {HOW_TO_GIVE_ONE}")
+        from fer_cli.output import warn
+
+        warn(f"{ref.path} has no fer model card: taking it as the 7 FER2013 emotions on 48x48 gray faces (pixels 0..255); "
+             f"to say otherwise, {HOW_TO_GIVE_ONE}")
+    if card.legacy:
+        card = card.with_(**{k: v for k, v in seen.items() if v is not None})
+    else:
+        for key in ("input_size", "channels"):
+            if seen.get(key) is not None and seen[key] != getattr(card, key):
+                raise ModelError(f"{ref.path}: its card says {key} {getattr(card, key)}, but the model takes {seen[key]}")
+    if runtime.num_classes != len(card.class_names):
+        raise ModelError(f"{ref.path} predicts {runtime.num_classes} classes but its class names list {len(card.class_names)}")
+    return card

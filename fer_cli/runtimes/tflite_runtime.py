@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.errors import ModelError
-from fer_cli.views import TTA
+from fer_cli.runtimes.shapes import input_facts
 
 
 class TfliteRuntime:
@@ -36,8 +36,10 @@ class TfliteRuntime:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.num_classes = int(self.output["shape"][-1])
-        # A .tflite file carries no fer metadata, so views built in at export cannot be seen here.
-        self.built_in_views = TTA.none
+
+    def facts(self) -> dict:
+        """What the flatbuffer says of its input (a .tflite file has no room for a card: `fer export` writes it beside)."""
+        return input_facts(list(self.input["shape"]))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         self.interpreter.resize_tensor_input(self.input["index"], batch.shape)
@@ -47,6 +49,6 @@ class TfliteRuntime:
         return self.interpreter.get_tensor(self.output["index"]).astype(np.float32)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities for float32 images (N, 48, 48, 1) in 0..255."""
+        """Class probabilities for float32 images (N, H, W, C) in 0..255, H, W and C as its card says."""
         out = [self._run(images[i : i + batch_size].astype(np.float32)) for i in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)

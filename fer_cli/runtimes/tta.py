@@ -36,6 +36,7 @@ class TtaRuntime:
         self.runtime = runtime
         self.mode = TTA(mode)
         self.num_classes = runtime.num_classes
+        self.card = getattr(runtime, "card", None)
         self.name = f"{runtime.name}+tta:{self.mode.value}"
 
     def predict(self, images, batch_size: int = 256):

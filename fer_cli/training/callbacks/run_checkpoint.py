@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 from fer_cli.atomic import atomic_path, write_text
+from fer_cli.runtimes.card import ModelCard, embed_in_keras
 from fer_cli.tf_env import keras as _keras
 from fer_cli.training.precision import float32_copy
 from fer_cli.training.rng_state import rng_states
-from fer_cli.training.run_dir import BEST_MODEL, HISTORY_FILE, LAST_MODEL, STATE_FILE
+from fer_cli.training.run_dir import BEST_MODEL, CLASSES_FILE, HISTORY_FILE, LAST_MODEL, STATE_FILE
 
 keras = _keras()  # the TensorFlow backend, imported quietly; this module is only loaded by training
 
@@ -31,7 +32,9 @@ class RunCheckpoint(keras.callbacks.Callback):
     the optimizer) and ``state.json`` the layers' random state, so that
     `--resume` continues exactly; ``best.keras`` holds the weights the metric
     was measured on (the averaged ones, with EMA), without optimizer and in
-    float32 even when the run trains in mixed precision.
+    float32 even when the run trains in mixed precision. Both carry the model's
+    card (`fer_cli.runtimes.card`: input size, channels, class names), so each
+    file says what it expects wherever it is copied.
 
     Args:
         run_dir: the run folder.
@@ -52,10 +55,19 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.ema = ema
         self.planned = planned or (lambda: self.params.get("epochs"))
         self._start = 0.0
+        self._card: ModelCard | None = None
         self._offset = float(self.history[-1].get("seconds", 0.0)) if self.history else 0.0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
+        shape = self.model.input_shape
+        self._card = ModelCard(class_names=tuple(json.loads((self.run_dir / CLASSES_FILE).read_text(encoding="utf-8"))),
+                               input_size=int(shape[1]), channels=int(shape[-1]))
+
+    def _save(self, model, target: Path) -> None:
+        with atomic_path(target) as tmp:
+            model.save(tmp)
+            embed_in_keras(tmp, self._card)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
@@ -63,15 +75,14 @@ class RunCheckpoint(keras.callbacks.Callback):
         row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         # Wall-clock training time so far, resumed sessions included (for time-to-accuracy curves).
         row["seconds"] = round(self._offset + time.perf_counter() - self._start, 1)
-        with self.ema.raw_weights() if self.ema else contextlib.nullcontext(), atomic_path(self.run_dir / LAST_MODEL) as tmp:
-            self.model.save(tmp)
+        with self.ema.raw_weights() if self.ema else contextlib.nullcontext():
+            self._save(self.model, self.run_dir / LAST_MODEL)
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
         improved = value is not None and not math.isnan(value) and (self.best is None or value > self.best)
         if improved:
             self.best = float(value)
-            with atomic_path(self.run_dir / BEST_MODEL) as tmp:
-                # For inference: no optimizer (a third the size) and float32 whatever precision trained it.
-                float32_copy(self.model).save(tmp)
+            # For inference: no optimizer (a third the size) and float32 whatever precision trained it.
+            self._save(float32_copy(self.model), self.run_dir / BEST_MODEL)
         self.history.append(row)
         self._write_history()
         state = {"epochs_done": epoch + 1, "planned_epochs": self.planned(), "best": self.best,

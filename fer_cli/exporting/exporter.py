@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_cli.atomic import atomic_path, write_text
+from fer_cli.atomic import atomic_path
 from fer_cli.calibration import TemperatureFit
 from fer_cli.errors import ExportError, UsageError
 from fer_cli.labels import IMAGE_SIZE
+from fer_cli.runtimes.card import CARD_KEY, ModelCard, embed_in_keras
 from fer_cli.runtimes.digest import cached_digest
 from fer_cli.runtimes.onnx_metadata import (
     CLASS_NAMES_KEY,
@@ -30,7 +31,7 @@ from fer_cli.runtimes.onnx_metadata import (
     TEMPERATURE_KEY,
     VIEWS_KEY,
 )
-from fer_cli.runtimes.resolve import ModelRef, classes_file_for
+from fer_cli.runtimes.resolve import ModelRef
 from fer_cli.views import TTA
 
 ONNX_OPSET = 17
@@ -134,7 +135,7 @@ def _write_onnx(model, out: Path, quantize: str, sample: np.ndarray, scratch: Pa
 
         quantize_dynamic(str(plain), str(out), weight_type=QuantType.QInt8)
     elif quantize == "float16":
-        from fer_cli.onnx_float16 import store_weights_as_float16
+        from fer_cli.exporting.onnx_float16 import store_weights_as_float16
 
         store_weights_as_float16(plain, out)
     else:
@@ -228,8 +229,8 @@ def export_model(
         sources: the .keras models; one unless combining. When combining or adding
             views, a source with views, members or a temperature of its own gives its
             networks only (see `fer_cli.models.ensemble.networks`).
-        class_names: the classes the models predict, in order; written beside
-            the export (``OUT.classes.json``).
+        class_names: the classes the models predict, in order; written into the
+            export's card (inside a .keras or .onnx file, beside it for the other formats).
         format: a key of `FORMATS`.
         quantize: ``none``, ``float16`` or ``int8`` (what the format supports). Defaults to `"none"`.
         out: output path; needed when combining several models. Defaults to `default_output`.
@@ -302,20 +303,28 @@ def export_model(
                 f"{format} export disagrees with the Keras model: max |Δp| {diff:.2g} (allowed {tolerance.max_abs_diff:g}), "
                 f"top-1 agreement {agreement:.1%} (needed {tolerance.min_top1_agreement:.0%}); nothing written"
             )
+        card = ModelCard(class_names=tuple(class_names), input_size=int(model.input_shape[1]),
+                         channels=int(model.input_shape[-1]),
+                         views=TTA(tta).value if tta != "none" else built_in_views(model).value,
+                         temperature=model_temperature(model))
         if format == "onnx":
             metadata = {
+                CARD_KEY: card.to_json(),
+                # The keys fer wrote before cards, for the fer versions that read only them.
                 CLASS_NAMES_KEY: json.dumps(list(class_names)),
                 QUANTIZE_KEY: quantize,
-                VIEWS_KEY: TTA(tta).value if tta != "none" else built_in_views(model).value,
+                VIEWS_KEY: card.views,
             }
-            temperature = model_temperature(model)
-            if temperature is not None:
-                metadata[TEMPERATURE_KEY] = repr(temperature)  # repr: the float, digit for digit
+            if card.temperature is not None:
+                metadata[TEMPERATURE_KEY] = repr(card.temperature)  # repr: the float, digit for digit
             if plain and quantize == "none" and fit is None:
                 # Only an exact export of one model may stand in for its .keras file: the twin (see runtimes.twin).
                 metadata[DIGEST_KEY] = cached_digest(sources[0])
             _stamp_onnx(tmp, metadata)
-    write_text(classes_file_for(out), json.dumps(list(class_names)) + "\n")
+        elif format == "keras":
+            embed_in_keras(tmp, card)
+    if format not in ("onnx", "keras"):
+        card.save_beside(out)  # a .tflite file or a SavedModel folder has no room for it
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
     return ExportResult(out, format, quantize, diff, agreement, len(sample), size, fit, tuple(unpacked))
 
