@@ -177,26 +177,13 @@ def evaluate_split(runtime, model_classes: tuple[str, ...], data_classes: tuple[
     y_true = map_labels(data_classes, model_classes, labels)
     card = getattr(runtime, "card", None)
     start = time.perf_counter()
+    from fer_cli.imaging import fit_images
+
     probabilities = runtime.predict(fit_images(images, card.input_size, card.channels) if card else
                                     images.astype(np.float32)[..., None])
     seconds = time.perf_counter() - start
     return Report(classes=model_classes, y_true=y_true, y_pred=probabilities.argmax(axis=1), probabilities=probabilities,
                   seconds=seconds, **about)
-
-
-def fit_images(images: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """Gray uint8 images (N, H, W) as a model's float32 input (N, size, size, channels): resized, gray copied to RGB.
-
-    fer's data cache holds 48x48 gray faces; a model with another input (its card
-    says) sees them resized bilinearly and, for 3 channels, as gray RGB.
-    """
-    from PIL import Image
-
-    if images.shape[1:3] != (size, size):
-        images = np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
-                           for image in images]) if len(images) else np.zeros((0, size, size), np.uint8)
-    batch = images.astype(np.float32)[..., None]
-    return np.repeat(batch, channels, axis=-1) if channels != 1 else batch
 
 
 def save_confusion_png(report: dict[str, Any], path: Path) -> None:

@@ -189,6 +189,21 @@ def fit_to_input(img, size: int = IMAGE_SIZE) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def fit_images(images: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """Gray uint8 images (N, H, W) as a model's float32 input (N, size, size, channels): resized, gray copied to RGB.
+
+    fer's data cache holds 48x48 gray faces; a model with another input (its card
+    says) sees them resized bilinearly and, for 3 channels, as gray RGB.
+    """
+    from PIL import Image
+
+    if images.shape[1:3] != (size, size):
+        images = np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+                           for image in images]) if len(images) else np.zeros((0, size, size), np.uint8)
+    batch = images.astype(np.float32)[..., None]
+    return np.repeat(batch, channels, axis=-1) if channels != 1 else batch
+
+
 def load_face(path: Path | str, size: int = IMAGE_SIZE) -> np.ndarray:
     """Decode an image file whose whole frame is a face into a `size` x `size` uint8 array."""
     return fit_to_input(open_grayscale(path), size)

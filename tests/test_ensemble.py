@@ -50,7 +50,8 @@ def test_exported_ensemble_averages_its_members(runner, app, tiny_run, second_mo
     result = runner.invoke(app, ["export", str(tiny_run), str(second_model), "--tta", "flip", "-f", "keras", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out) and "top-1 agreement 100.0%" in result.stderr
-    assert json.loads((tmp_path / "ensemble.keras.classes.json").read_text())[3] == "happy"
+    card = resolve_model(str(out)).card
+    assert card.class_names[3] == "happy" and card.views == "flip" and not card.legacy
     images = _images()
     members = [open_runtime(resolve_model(str(m)), "flip").predict(images) for m in (tiny_run, second_model)]
     assert np.allclose(open_runtime(resolve_model(str(out))).predict(images), np.mean(members, axis=0), atol=1e-5)

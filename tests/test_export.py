@@ -1,6 +1,5 @@
 """fer export: every format in the table, parity, quantization, bad requests."""
 
-import json
 
 import numpy as np
 import pytest
@@ -31,7 +30,12 @@ def test_every_format_exports_and_matches(runner, app, tiny_run, tmp_path, fmt):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out) and out.exists()
     assert "top-1 agreement 100.0%" in result.stderr
-    assert json.loads((tmp_path / f"{out.name}.classes.json").read_text())[3] == "happy"
+    from fer_cli.runtimes.card import read_card
+
+    card = read_card(out if fmt != "savedmodel" else out.with_name(out.name))
+    assert card is not None and card.class_names[3] == "happy" and card.input_shape == (48, 48, 1) and not card.legacy
+    # Inside the file where the format has room for it, else beside it.
+    assert (tmp_path / f"{out.name}.card.json").exists() == (fmt in ("savedmodel", "tflite"))
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]  # nothing half-written left behind
 
 

@@ -1,7 +1,6 @@
 """Face detection, cropping and the predict contract on real photos, annotation and video."""
 
 import hashlib
-import json
 import subprocess
 import sys
 
@@ -113,11 +112,12 @@ def test_predict_schema_on_photos(runner, app, tmp_path):
 
 
 @needs_shared(PHOTOS)
-def test_quiet_prints_labels_only(runner, app):
+def test_quiet_silences_stderr_and_keeps_the_records(runner, app):
     result = runner.invoke(app, ["predict", str(PHOTOS / "astronaut.png"), str(PHOTOS / "coffee_no_face.jpg"), "-q"])
-    assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert len(lines) == 2 and lines[1] == "-" and lines[0] in json.loads((REPO / "fer_cli/assets/classes.json").read_text())
+    assert result.exit_code == 0 and result.stderr == ""
+    records = jsonl(result.stdout)
+    assert [r["path"] for r in records] == [str(PHOTOS / "astronaut.png"), str(PHOTOS / "coffee_no_face.jpg")]
+    assert records[0]["label"] == "happy" and records[1]["label"] is None and records[1]["reason"] == "no face found"
 
 
 def test_no_detect_uses_whole_picture(runner, app, tmp_path):

@@ -84,7 +84,9 @@ def runnable(ref: ModelRef, on_export: Callable[[Path], None] | None = None) -> 
     if twin is not None:
         return twin
     from fer_cli.optional import MissingExtra, available
+    from fer_cli.runtimes.keras_runtime import check_keras_file
 
+    check_keras_file(ref.path)
     missing = next((m for m in EXPORT_MODULES if not available(m)), None)
     if missing is not None:
         # Said before anything is announced: the light install cannot export, so it never says it will.

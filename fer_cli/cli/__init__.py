@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fer_cli import tf_env
+from fer_cli import output, tf_env
 from fer_cli._version import __version__
 from fer_cli.cli import evaluate, export, predict, prepare, train
 
@@ -57,5 +57,22 @@ app.command("export")(export.export)
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point: usage errors (a bad flag or value) are one ``Error:`` line, as every other error."""
+    import sys
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="fer", standalone_mode=False)
+    except Exception as exc:
+        # Click's usage errors carry `format_message` and exit code 2 (Typer's public API only: no click import).
+        describe = getattr(exc, "format_message", None)
+        if describe is None or getattr(exc, "exit_code", None) != 2:
+            raise
+        context = getattr(exc, "ctx", None)
+        where = f" (see {context.command_path} --help)" if context is not None else ""
+        output.error(" ".join(describe().split()) + where)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

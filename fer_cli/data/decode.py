@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_cli.data.cpus import usable_cpu_count
-from fer_cli.imaging import describe_error  # noqa: F401  (fer_cli.data.decode.describe_error stays importable)
+from fer_cli.imaging import describe_error
 from fer_cli.labels import IMAGE_SIZE
 
 # Below this many files a process pool costs more than it saves.

@@ -127,7 +127,7 @@ def _write_onnx(model, out: Path, quantize: str, sample: np.ndarray, scratch: Pa
     saved = scratch / "savedmodel"
     _saved_model(model, saved)
     loaded = tf.saved_model.load(str(saved))  # keep a reference: its variables die with it
-    spec = (tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32, name="image"),)
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image"),)
     plain = scratch / "model.onnx"
     tf2onnx.convert.from_function(loaded.serve, input_signature=spec, opset=ONNX_OPSET, output_path=str(plain))
     if quantize == "int8":
@@ -183,8 +183,11 @@ def _predict_exported(fmt: ExportFormat, path: Path, images: np.ndarray) -> np.n
     return KerasRuntime(path).predict(images)
 
 
-def synthetic_batch(n: int = 64, seed: int = 0) -> np.ndarray:
-    """Deterministic face-sized test images (smooth blobs and gradients, 0..255) for the parity check."""
+def synthetic_batch(n: int = 64, seed: int = 0, size: int = IMAGE_SIZE, channels: int = 1) -> np.ndarray:
+    """Deterministic face-sized test images (smooth blobs and gradients, 0..255) for the parity check.
+
+    Drawn at 48x48 gray, then fitted to `size` and `channels` (`fer_cli.imaging.fit_images`).
+    """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
     images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
@@ -195,7 +198,11 @@ def synthetic_batch(n: int = 64, seed: int = 0) -> np.ndarray:
             image = image + v * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
         image = image + rng.normal(0, 8, image.shape)
         images[i, ..., 0] = np.clip(image, 0, 255)
-    return images
+    if (size, channels) == (IMAGE_SIZE, 1):
+        return images
+    from fer_cli.imaging import fit_images
+
+    return fit_images(images[..., 0].astype(np.uint8), size, channels)
 
 
 def default_output(source: Path, fmt: ExportFormat, quantize: str, shipped: bool, tta: str = "none",
@@ -266,8 +273,15 @@ def export_model(
     out = Path(out) if out else default_output(sources[0], fmt, quantize, shipped, tta, calibration is not None)
     if any(out.resolve() == s.resolve() for s in sources):
         raise UsageError(f"the output {out} is a source model itself; pick another path with -o")
-    sample = synthetic_batch() if sample is None else sample.astype(np.float32)
     models = [load_keras_model(s) for s in sources]
+    size, channels = int(models[0].input_shape[1]), int(models[0].input_shape[-1])
+    if sample is None:
+        sample = synthetic_batch(size=size, channels=channels)
+    elif sample.shape[1:] != (size, size, channels):  # fer's data is 48x48 gray: fitted to the model's input
+        from fer_cli.imaging import fit_images
+
+        sample = fit_images(np.clip(sample[..., 0], 0, 255).astype(np.uint8), size, channels)
+    sample = sample.astype(np.float32)
     plain = len(models) == 1 and tta == "none"
     unpacked = []
     if not plain:

@@ -10,6 +10,20 @@ import numpy as np
 from fer_cli.errors import ModelError
 
 
+def check_keras_file(path: Path) -> Path:
+    """Refuse a missing, foreign or truncated .keras file before anything slow (TensorFlow, an export) starts.
+
+    Raises:
+        ModelError: naming what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"no such model file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path} is not a Keras model file (.keras), or it is truncated")
+    return path
+
+
 def load_keras_model(path: Path, compile: bool = False):
     """Load a .keras file with Keras safe mode on (no code from Lambda layers runs).
 
@@ -26,11 +40,7 @@ def load_keras_model(path: Path, compile: bool = False):
     import fer_cli.models.temperature  # noqa: F401  registers the layer of calibrated models
     import fer_cli.models.view_layers  # noqa: F401  registers the layers of models with built-in TTA
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"no such model file: {path}")
-    if not zipfile.is_zipfile(path):
-        raise ModelError(f"{path} is not a Keras model file (.keras), or it is truncated")
+    path = check_keras_file(path)
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # Keras raises many kinds for a bad file; all mean "can't use it"
