@@ -97,4 +97,4 @@ def test_huge_image_is_refused_quickly(predictor, tmp_path):
     path = tmp_path / "huge.png"
     Image.new("1", (12_000, 16_000)).save(path)  # 192 Mpx: over Pillow's decompression-bomb limit
     (result,) = list(predictor.run([InputItem(str(path))]))
-    assert isinstance(result, Failure) and "decompression-bomb" in result.reason
+    assert isinstance(result, Failure) and result.reason.startswith("image too large")
