@@ -92,7 +92,7 @@ class Faces(list):
 
     def __repr__(self) -> str:
         where = f"{self.path!r}" if self.path is not None else "image"
-        return f"Faces({where}, {list.__repr__(self) if self else self.reason!r})"
+        return f"Faces({where}, {list.__repr__(self)})" if self else f"Faces({where}, reason={self.reason!r})"
 
 
 def records_of(results: Any) -> Iterator[dict[str, Any]]:
