@@ -27,13 +27,13 @@ class VideoPrediction:
 
     def __init__(self, predictor: Predictor, source: str | Path, *, fps: float | None, every: int | None,
                  smooth: float | None, track_gap: float):
-        from fer_cli.inference.video import is_video_name
+        from fer_cli.inference.video import VIDEO_SUFFIXES, is_video_name
 
         if every and fps:
             raise ValueError("give every or fps, not both")
         self.path = str(source)
         if not is_video_name(self.path):
-            raise DataError(f"{self.path}: not a video file name ({', '.join(sorted(_suffixes()))})")
+            raise DataError(f"{self.path}: not a video file name ({', '.join(sorted(VIDEO_SUFFIXES))})")
         self._summary = VideoSummary(self.path, predictor.class_names)
         self._frames = self._run(predictor, fps, every, smooth, track_gap)
 
@@ -64,8 +64,3 @@ class VideoPrediction:
         """The frames not yet read as a pandas DataFrame, a row per face (or per frame without one)."""
         return to_dataframe(list(self._frames))
 
-
-def _suffixes() -> frozenset[str]:
-    from fer_cli.inference.video import VIDEO_SUFFIXES
-
-    return VIDEO_SUFFIXES

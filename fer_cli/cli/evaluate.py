@@ -11,7 +11,7 @@ import typer
 
 from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
-from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt
+from fer_cli.cli.options import DataArg, ModelOpt, QuietOpt, TtaOpt, announce_export
 from fer_cli.errors import UsageError
 from fer_cli.optional import check
 from fer_cli.views import TTA
@@ -56,8 +56,7 @@ def evaluate(
     if reliability_png:
         check("matplotlib", feature="--reliability-png")  # before decoding anything
     with output.counting_progress("decoding", quiet) as on_start:
-        report = run_evaluation(data, model, split=split, tta=tta, on_start=on_start,
-                                on_export=lambda target: None if quiet else output.info(f"exporting to ONNX (once): {target}"))
+        report = run_evaluation(data, model, split=split, tta=tta, on_start=on_start, on_export=announce_export(quiet))
     if not quiet:
         for note in report.notes:
             output.warn(note)

@@ -50,3 +50,10 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Refuse (and write nothing) if any image cannot be read, instead of skipping it.")
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed repeats a run.", show_default="0")]
+
+
+def announce_export(quiet: bool):
+    """What predict and evaluate say when a .keras model's ONNX twin is exported first (once per model version)."""
+    from fer_cli import output
+
+    return lambda target: None if quiet else output.info(f"exporting to ONNX for fast prediction (once): {target}")

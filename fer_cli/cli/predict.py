@@ -10,7 +10,7 @@ import typer
 
 from fer_cli import output
 from fer_cli.cli.error_handling import handle_errors
-from fer_cli.cli.options import FormatOpt, ModelOpt, QuietOpt, TtaOpt
+from fer_cli.cli.options import FormatOpt, ModelOpt, QuietOpt, TtaOpt, announce_export
 from fer_cli.errors import UsageError
 from fer_cli.optional import check
 from fer_cli.views import TTA
@@ -62,7 +62,7 @@ def predict(
     from fer_cli.inference.predictor import Failure
 
     _check_usage(paths, every, fps, plot)
-    recognizer = Recognizer(model, detect=detect, tta=tta, top_k=top_k, on_export=_announce_export(quiet))
+    recognizer = Recognizer(model, detect=detect, tta=tta, top_k=top_k, on_export=announce_export(quiet))
     fmt = output.resolve_format(fmt)
     columns = SUMMARY_COLUMNS if summary else COLUMNS + (["top_k"] if top_k else [])
     render = _renderer(fmt, columns, summary, recognizer.class_names, smooth)
@@ -89,11 +89,6 @@ def _check_usage(paths: list[str], every: Optional[int], fps: Optional[float], p
         raise UsageError("use --every or --fps, not both")
     if plot:
         check("matplotlib", feature="fer predict --plot")
-
-
-def _announce_export(quiet: bool) -> Callable[[Path], None]:
-    """What to say when a .keras model's ONNX twin is exported first (once per model version)."""
-    return lambda target: None if quiet else output.info(f"exporting to ONNX for fast prediction (once): {target}")
 
 
 def _video_bar(bar, every: Optional[int], fps: Optional[float]):
